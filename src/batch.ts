@@ -1,0 +1,64 @@
+import type { ColumnName, NumericColumn, TextColumn } from './source/schema.ts';
+
+/**
+ * A text column, dictionary-encoded for this batch: `codes[i]` indexes `values`, -1 is NULL.
+ * Dictionaries are per batch; a consumer that keeps state across batches (per sensor, say)
+ * maps `values` to its own stable ids once per batch, not once per row.
+ */
+export interface DictColumn {
+  readonly codes: Int32Array;
+  readonly values: readonly string[];
+}
+
+/**
+ * The unit every stage, kernel and sink shares: one bounded slice of `sensor_readings`,
+ * in ascending `id` order, held column by column.
+ *
+ * - Numeric columns (INTEGER and REAL) are Float64Array; NaN means NULL *or* a value of
+ *   another type, which then sits in `irregular` exactly as stored.
+ * - `eventMs` is the event time in epoch milliseconds as SQLite's date functions parse the
+ *   `timestamp` text (offsets honoured), NaN when it is NULL or unparseable.
+ * - `timestampText` keeps the `timestamp` column as stored (ingestion writes it verbatim).
+ */
+export interface ColumnarBatch {
+  readonly length: number;
+  /** The columns this batch holds (a stage reads only what it needs). `id` and event time are always present. */
+  readonly columns: readonly ColumnName[];
+  readonly id: Float64Array;
+  readonly eventMs: Float64Array;
+  readonly timestampText: readonly (string | null)[] | null;
+  readonly numeric: Readonly<Partial<Record<NumericColumn, Float64Array>>>;
+  readonly text: Readonly<Partial<Record<TextColumn, DictColumn>>>;
+  /** Values whose stored type is not the declared one: column → row index → value as stored. */
+  readonly irregular: ReadonlyMap<ColumnName, ReadonlyMap<number, StoredValue>>;
+  /** Bytes of the source rows as SQLite stores them (sum of the column lengths), for volume metrics. */
+  readonly rawBytes: number;
+}
+
+/** A value as better-sqlite3 returns it. */
+export type StoredValue = number | bigint | string | Buffer | null;
+
+/** First and last id of a non-empty batch. */
+export function idRange(batch: ColumnarBatch): { firstId: number; lastId: number } {
+  if (batch.length === 0) throw new RangeError('idRange of an empty batch');
+  return { firstId: batch.id[0], lastId: batch.id[batch.length - 1] };
+}
+
+/** The value of a column at a row as stored in SQLite (NULL → null), for encoders. */
+export function storedValue(batch: ColumnarBatch, column: ColumnName, row: number): StoredValue {
+  const odd = batch.irregular.get(column)?.get(row);
+  if (odd !== undefined) return odd;
+  if (column === 'id') return batch.id[row];
+  if (column === 'timestamp') return batch.timestampText ? batch.timestampText[row] : null;
+  const num = batch.numeric[column as NumericColumn];
+  if (num) {
+    const v = num[row];
+    return Number.isNaN(v) ? null : v;
+  }
+  const dict = batch.text[column as TextColumn];
+  if (dict) {
+    const code = dict.codes[row];
+    return code < 0 ? null : dict.values[code];
+  }
+  throw new RangeError(`column "${column}" was not read into this batch (read: ${batch.columns.join(', ')})`);
+}

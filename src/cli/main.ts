@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+import { ConfigError, PipelineError, messageOf } from '../errors.ts';
+import { redact } from '../log.ts';
+import { pipelineVersion } from '../meta/version.ts';
+import { parseCommandLine } from './args.ts';
+import { helpText } from './help.ts';
+
+/**
+ * The `edgelake` command. Exit codes (contract §3): 0 success; 2 bad usage or configuration;
+ * 1 runtime failure (the checkpoint did not move, so nothing was lost).
+ */
+async function main(argv: string[]): Promise<number> {
+  const cmd = parseCommandLine(argv);
+  switch (cmd.command) {
+    case 'help':
+      process.stdout.write(helpText(cmd.subcommand));
+      return 0;
+    case 'version':
+      process.stdout.write(pipelineVersion() + '\n');
+      return 0;
+    case 'run':
+      return (await import('./commands/run.ts')).runCommand(cmd.options);
+    case 'pipeline':
+      return (await import('./commands/pipeline.ts')).pipelineCommand(cmd.subcommand!, cmd.options);
+    case 'simulate':
+      return (await import('./commands/simulate.ts')).simulateCommand(cmd.options);
+    case 'demo':
+      return (await import('./commands/demo.ts')).demoCommand(cmd.options);
+    default:
+      throw new ConfigError('BAD_COMMAND', `command "${cmd.command}" is not implemented`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`edgelake: ${redact(err.message)}\n`);
+      process.exitCode = 2;
+    } else if (err instanceof PipelineError) {
+      process.stderr.write(`edgelake: ${redact(err.message)}\n`);
+      process.exitCode = 1;
+    } else {
+      process.stderr.write(`edgelake: unexpected failure: ${redact(messageOf(err))}\n${redact((err as Error)?.stack ?? '')}\n`);
+      process.exitCode = 1;
+    }
+  },
+);

@@ -1,0 +1,58 @@
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import { ConfigError } from '../errors.ts';
+
+/** The node identity file (`--node-identity FILE`), as mounted into a Bacalhau job. */
+export const NodeIdentitySchema = z
+  .object({
+    node_id: z.string().min(1).max(128).optional().describe('Stable node id, e.g. edge-nyc-01'),
+    node_type: z.string().optional().describe('e.g. edge, gateway, datacenter'),
+    capabilities: z.array(z.string()).optional().describe('e.g. ["gpu", "wasm-simd"]'),
+    location: z
+      .object({
+        city: z.string().nullable().optional(),
+        country: z.string().nullable().optional(),
+        region: z.string().nullable().optional(),
+        datacenter: z.string().nullable().optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export type NodeIdentity = z.output<typeof NodeIdentitySchema>;
+
+/** Reads and validates an identity file; a missing or malformed one is a ConfigError naming the path. */
+export function readNodeIdentity(path: string): NodeIdentity {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError('BAD_NODE_IDENTITY', `--node-identity ${path} cannot be read (${(err as NodeJS.ErrnoException).code})`, { cause: err });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError('BAD_NODE_IDENTITY', `--node-identity ${path} is not JSON: ${(err as Error).message}`, { cause: err });
+  }
+  const r = NodeIdentitySchema.safeParse(json);
+  if (!r.success) {
+    const why = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new ConfigError('BAD_NODE_IDENTITY', `--node-identity ${path} is invalid: ${why}`);
+  }
+  return r.data;
+}
+
+/**
+ * The node id, by precedence (contract §6): an explicit override, `BACALHAU_NODE_ID`,
+ * `NODE_ID`, the identity file's `node_id`, the host name.
+ */
+export function resolveNodeId(opts: { override?: string; env?: NodeJS.ProcessEnv; identity?: NodeIdentity | null }): string {
+  const env = opts.env ?? process.env;
+  const pick = (v: string | undefined) => (v && v.trim() ? v.trim() : undefined);
+  return (
+    pick(opts.override) ?? pick(env.BACALHAU_NODE_ID) ?? pick(env.NODE_ID) ?? pick(opts.identity?.node_id) ?? hostname()
+  );
+}

@@ -1,0 +1,435 @@
+import type Database from 'better-sqlite3';
+import { resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { RunOptions } from '../config.ts';
+import { PipelineError, messageOf } from '../errors.ts';
+import { loadKernels, type Kernels } from '../kernels/index.ts';
+import { createLogger, type Logger } from '../log.ts';
+import { readNodeIdentity, resolveNodeId } from '../meta/identity.ts';
+import { pipelineVersion } from '../meta/version.ts';
+import { openSensorDb, sourceAnchor } from '../source/open.ts';
+import { SensorReader } from '../source/reader.ts';
+import { createSink } from '../sink/index.ts';
+import { bucketName, type BucketStage } from '../sink/key.ts';
+import type { Sink } from '../sink/types.ts';
+import { createStage, type StageEnv } from '../stages/index.ts';
+import type { BatchContext, Stage, StageOutput } from '../stages/types.ts';
+import type { PipelineType } from '../state/pipeline-types.ts';
+import { StateStore, type PendingBatch } from '../state/store.ts';
+import { openStateDb } from '../state/open.ts';
+import { bytesOf, metricsObjects, endToEndLatency } from './metrics.ts';
+import { Progress } from './progress.ts';
+
+/** Hooks for callers of {@link runPipeline} (the CLI, tests, benchmarks). */
+export interface RunHooks {
+  /** Aborting finishes the batch in flight, then resolves. */
+  readonly signal?: AbortSignal;
+  readonly log?: Logger;
+  /** Called after every committed batch. */
+  readonly onBatch?: (b: BatchReport) => void;
+}
+
+/** One committed batch. */
+export interface BatchReport {
+  readonly type: PipelineType;
+  readonly batchId: string;
+  readonly firstId: number;
+  readonly lastId: number;
+  readonly records: number;
+  readonly objects: number;
+  readonly bytes: number;
+}
+
+/** What a run did. */
+export interface RunSummary {
+  readonly batches: number;
+  readonly rows: number;
+  readonly objects: number;
+  readonly bytes: number;
+  readonly lastId: number;
+  readonly elapsedMs: number;
+  readonly rowsPerSecond: number;
+  readonly nodeId: string;
+  readonly destination: string;
+}
+
+const ALL_BUCKETS: BucketStage[] = ['ingestion', 'validated', 'enriched', 'aggregated', 'emergency', 'metrics'];
+
+/**
+ * The run loop: read the next batch after the checkpoint, process it with the active stage,
+ * write its objects, then commit checkpoint + execution in one transaction.
+ *
+ * Exactly once: the batch's id range is recorded as pending before any upload, and a run that
+ * finds a pending batch replays exactly it (same rows, same type, same start time), so its
+ * objects land on the same keys. The checkpoint moves only after every object is durable.
+ */
+export async function runPipeline(options: RunOptions, hooks: RunHooks = {}): Promise<RunSummary> {
+  const log = hooks.log ?? createLogger();
+  const db = openSensorDb(options.db);
+  const stateDb = options.stateDb ? openStateDb(options.stateDb) : db;
+  let sink: Sink | null = null;
+  try {
+    const state = new StateStore(stateDb);
+    const identity = options.nodeIdentity ? readNodeIdentity(options.nodeIdentity) : null;
+    const nodeId = resolveNodeId({ override: options.nodeId, identity });
+    let kernels: Promise<Kernels> | null = null;
+    sink = createSink({ lake: options.lake, s3Endpoint: options.s3Endpoint, region: options.region, createBuckets: options.createBuckets });
+    const buckets = Object.fromEntries(ALL_BUCKETS.map((s) => [s, bucketName(options.bucketPrefix, s, options.region)])) as Record<
+      BucketStage,
+      string
+    >;
+    await sink.prepare(Object.values(buckets));
+    const env: StageEnv = { options, kernels: () => (kernels ??= loadKernels(options.kernels)), nodeId, identity, state, sourceFile: resolve(options.db), log };
+    const runner = new Runner(db, state, sink, env, buckets, log, hooks);
+    return await runner.run();
+  } finally {
+    await sink?.close().catch(() => {});
+    if (stateDb !== db) stateDb.close();
+    db.close();
+  }
+}
+
+/** Stage state as stored with the checkpoint: which stage it belongs to, and its text. */
+interface StoredStageState {
+  type: PipelineType;
+  state: string;
+}
+
+/** A batch read and processed (compression possibly still running), not yet uploaded. */
+interface Prepared {
+  readonly intent: PendingBatch;
+  /** True when the intent is already recorded (a replay of a pending batch). */
+  readonly recorded: boolean;
+  readonly firstId: number;
+  readonly recordsIn: number;
+  readonly rawBytes: number;
+  readonly newestEventMs: number;
+  readonly t0: number;
+  readonly output: Promise<StageOutput>;
+  /** Stage state after this batch, as stored with the checkpoint (JSON of StoredStageState) or null. */
+  readonly state: Promise<string | null>;
+}
+
+/** How many batches may be in flight: one uploading while the next is read and compressed. */
+const PIPELINE_DEPTH = 2;
+
+class Runner {
+  readonly #db: Database.Database;
+  readonly #state: StateStore;
+  readonly #sink: Sink;
+  readonly #env: StageEnv;
+  readonly #buckets: Record<BucketStage, string>;
+  readonly #log: Logger;
+  readonly #hooks: RunHooks;
+  readonly #cursor: string;
+  readonly #stages = new Map<PipelineType, Stage>();
+  readonly #readers = new Map<string, SensorReader>();
+  readonly #version = pipelineVersion();
+  #keyNode: string;
+  /** Stage state after the last *prepared* batch (ahead of the checkpoint while batches are in flight). */
+  #carried: StoredStageState | null = null;
+  #totals = { batches: 0, rows: 0, objects: 0, bytes: 0, lastId: 0 };
+
+  constructor(db: Database.Database, state: StateStore, sink: Sink, env: StageEnv, buckets: Record<BucketStage, string>, log: Logger, hooks: RunHooks) {
+    this.#db = db;
+    this.#state = state;
+    this.#sink = sink;
+    this.#env = env;
+    this.#buckets = buckets;
+    this.#log = log;
+    this.#hooks = hooks;
+    const o = env.options;
+    this.#cursor = o.fromId !== undefined ? `replay:${o.type}:${o.fromId}` : 'live';
+    this.#keyNode = this.#keyNodeFor(Number(state.getSetting('source_generation') ?? '1'));
+  }
+
+  #keyNodeFor(generation: number): string {
+    return generation > 1 ? `${this.#env.nodeId}.g${generation}` : this.#env.nodeId;
+  }
+
+  async run(): Promise<RunSummary> {
+    const o = this.#env.options;
+    const started = performance.now();
+    const startId = o.fromId !== undefined ? Math.max(0, o.fromId - 1) : 0;
+    this.#state.ensureCheckpoint(this.#cursor, startId, sourceAnchor(this.#db, startId));
+    this.#checkSource();
+    const progress = new Progress({ enabled: o.progress, stream: process.stderr });
+    const signal = this.#hooks.signal;
+    let idleMs = 0;
+    let backoffMs = 0;
+    let firstSeenPendingAt = 0;
+    try {
+      while (!signal?.aborted) {
+        const cp = this.#state.checkpoint(this.#cursor)!;
+        const maxId = this.#reader('ingestion').maxId();
+        progress.update(cp.lastId, maxId);
+        if (!cp.pending) {
+          if (maxId <= cp.lastId) {
+            if (maxId < cp.lastId && this.#checkSource()) continue;
+            if (o.once) break;
+            firstSeenPendingAt = 0;
+            idleMs = Math.min(Math.max(10, idleMs * 2), o.pollInterval);
+            await sleep(idleMs, undefined, { signal }).catch(() => {});
+            continue;
+          }
+          // Follow mode: wait for a full batch, or until the oldest waiting row has waited --batch-timeout.
+          if (!o.once && maxId - cp.lastId < o.batchSize) {
+            const now = Date.now();
+            if (firstSeenPendingAt === 0) firstSeenPendingAt = now;
+            if (now - firstSeenPendingAt < o.batchTimeout) {
+              await sleep(Math.min(50, o.batchTimeout), undefined, { signal }).catch(() => {});
+              continue;
+            }
+          }
+        }
+        idleMs = 0;
+        firstSeenPendingAt = 0;
+        try {
+          await this.#drain(cp.lastId, cp.pending, cp.stageState, maxId, progress);
+          backoffMs = 0;
+        } catch (err) {
+          if (o.once || !(err instanceof PipelineError)) throw err;
+          // Follow mode outlives outages: the failed batch stays pending and is replayed as is.
+          backoffMs = Math.min(30_000, Math.max(500, backoffMs * 2));
+          this.#log.warn(`${messageOf(err)} — retrying in ${Math.round(backoffMs / 100) / 10} s`);
+          await sleep(backoffMs * (0.5 + Math.random() / 2), undefined, { signal }).catch(() => {});
+        }
+      }
+      if (o.once && !signal?.aborted && o.flushWindows) await this.#finalFlush();
+    } finally {
+      progress.done();
+      for (const s of this.#stages.values()) await s.close?.();
+    }
+    const elapsedMs = performance.now() - started;
+    return {
+      ...this.#totals,
+      elapsedMs,
+      rowsPerSecond: this.#totals.rows / Math.max(elapsedMs / 1000, 1e-9),
+      nodeId: this.#env.nodeId,
+      destination: this.#sink.location,
+    };
+  }
+
+  /**
+   * Processes batches from the checkpoint up to `maxId` with up to PIPELINE_DEPTH in flight:
+   * batch N+1 is read and encoded while batch N compresses and uploads. Only the oldest batch
+   * is ever uploaded, and only after its intent is recorded, so the exactly-once protocol is
+   * the same as for one batch at a time.
+   */
+  async #drain(afterId: number, pending: PendingBatch | null, storedState: string | null, maxId: number, progress: Progress): Promise<void> {
+    const signal = this.#hooks.signal;
+    // Start from the checkpoint's stage state: after a restart or a failed upload, in-memory state may be ahead.
+    this.#carried = storedState ? (JSON.parse(storedState) as StoredStageState) : null;
+    for (const [type, stage] of this.#stages) stage.restoreState?.(this.#carried?.type === type ? this.#carried.state : null);
+    const queue: Prepared[] = [];
+    let next = afterId;
+    let replay = pending;
+    try {
+      for (;;) {
+        while (queue.length < PIPELINE_DEPTH && (replay || next < maxId) && !signal?.aborted) {
+          const p = await this.#prepare(next, replay);
+          replay = null;
+          if (!p) break;
+          queue.push(p);
+          next = p.intent.lastId;
+        }
+        const head = queue.shift();
+        if (!head) return;
+        await this.#commit(head);
+        progress.update(head.intent.lastId, maxId);
+      }
+    } finally {
+      // Batches prepared but not committed are dropped: nothing of theirs was uploaded.
+      await Promise.allSettled(queue.map((p) => p.output));
+    }
+  }
+
+  /** Detects a replaced or truncated source; returns true when the cursor was reset. */
+  #checkSource(): boolean {
+    const cp = this.#state.checkpoint(this.#cursor)!;
+    if (cp.lastId <= 0 || cp.sourceIdentity === null) return false;
+    const anchor = sourceAnchor(this.#db, cp.lastId);
+    if (anchor === cp.sourceIdentity) return false;
+    const maxId = this.#reader('ingestion').maxId();
+    if (anchor.endsWith('|<missing>') && maxId >= cp.lastId) return false; // pruned by the sensor; ids still go on
+    const gen = Number(this.#state.getSetting('source_generation') ?? '1') + 1;
+    this.#state.setSetting('source_generation', String(gen));
+    this.#keyNode = this.#keyNodeFor(gen);
+    this.#state.resetCheckpoint(this.#cursor, 0, sourceAnchor(this.#db, 0));
+    this.#log.warn(
+      `the sensor database was replaced or truncated (checkpoint row ${cp.sourceIdentity} is now ${anchor}, max id ${maxId}): ` +
+        `reading it from id 1 as source generation ${gen}; its objects are keyed ${this.#keyNode}_… so earlier objects are kept`,
+    );
+    return true;
+  }
+
+  #reader(type: PipelineType): SensorReader {
+    const stage = this.#stages.get(type);
+    const key = stage ? type : 'ingestion';
+    let r = this.#readers.get(key);
+    if (!r) {
+      r = new SensorReader({ db: this.#db, columns: stage?.columns });
+      this.#readers.set(key, r);
+    }
+    return r;
+  }
+
+  async #stage(type: PipelineType): Promise<Stage> {
+    let s = this.#stages.get(type);
+    if (!s) {
+      s = await createStage(type, this.#env);
+      s.restoreState?.(this.#carried?.type === type ? this.#carried.state : null);
+      this.#stages.set(type, s);
+    }
+    return s;
+  }
+
+  /** Reads the next batch (or the pending one) and starts processing it; null when there are no rows. */
+  async #prepare(afterId: number, pending: PendingBatch | null): Promise<Prepared | null> {
+    const o = this.#env.options;
+    const type = pending?.type ?? o.type ?? this.#state.activeType();
+    const stage = await this.#stage(type);
+    const prev = this.#carried && this.#carried.type !== type ? await this.#stage(this.#carried.type) : null;
+    const t0 = performance.now();
+    const batch = pending
+      ? this.#reader(type).read(pending.afterId, Math.max(o.batchSize, pending.limit), pending.lastId)
+      : this.#reader(type).read(afterId, o.batchSize);
+    if (batch.length === 0) {
+      if (pending) throw new PipelineError('SOURCE_CHANGED', `the pending batch of ids ${pending.afterId + 1}-${pending.lastId} is gone from the source`);
+      return null;
+    }
+    const lastId = batch.id[batch.length - 1];
+    const intent: PendingBatch = pending ?? {
+      type,
+      batchId: `${this.#env.nodeId}-${type}-${batch.id[0]}-${lastId}`,
+      afterId,
+      lastId,
+      limit: o.batchSize,
+      startedMs: Date.now(),
+    };
+    const ctx = this.#context(intent, false);
+    // An operator switched away from a stateful stage: it emits what it held before the new stage starts.
+    const flushed = prev?.flush ? prev.flush(ctx) : null;
+    if (prev) this.#carried = null;
+    const processed = stage.process(batch, ctx);
+    let newestEventMs = NaN;
+    for (let i = 0; i < batch.length; i++) if (!(batch.eventMs[i] <= newestEventMs)) newestEventMs = batch.eventMs[i];
+    const output = Promise.all([flushed, processed]).then(([f, p]) => merge(f ? [f, p] : [p]));
+    // Capture the carried state now, synchronously: the next batch's process() may change it.
+    const state = output.then((out) => (out.state === undefined || out.state === null ? null : JSON.stringify({ type, state: out.state })));
+    const prepared: Prepared = { intent, recorded: pending !== null, firstId: batch.id[0], recordsIn: batch.length, rawBytes: batch.rawBytes, newestEventMs, t0, output, state };
+    // Keep #carried in step for the next prepare (state becomes known when process resolves; stateful
+    // stages capture it before their first await, so awaiting here does not let another batch in).
+    this.#carried = stage.restoreState ? { type, state: '' } : null;
+    void output.catch(() => {});
+    return prepared;
+  }
+
+  /** Records the intent, uploads, writes the metrics, commits. */
+  async #commit(p: Prepared): Promise<void> {
+    if (!p.recorded) this.#state.beginBatch(this.#cursor, p.intent);
+    const output = await p.output;
+    await this.#sink.put(output.objects);
+    const durableMs = Date.now();
+    const processingMs = performance.now() - p.t0;
+    const { intent } = p;
+    const ctx = this.#context(intent, false);
+    const facts = { type: intent.type, firstId: p.firstId, lastId: intent.lastId, recordsIn: p.recordsIn, rawBytes: p.rawBytes, output, processingMs, newestEventMs: p.newestEventMs, durableMs };
+    await this.#sink.put(await metricsObjects(facts, ctx));
+    const bytes = bytesOf(output);
+    this.#state.commitBatch(this.#cursor, intent.lastId, sourceAnchor(this.#db, intent.lastId), await p.state, {
+      pipeline_type: intent.type,
+      batch_id: intent.batchId,
+      cursor: this.#cursor,
+      node_id: this.#env.nodeId,
+      job_id: process.env.BACALHAU_JOB_ID ?? null,
+      first_id: p.firstId,
+      last_id: intent.lastId,
+      records_in: p.recordsIn,
+      records_out: output.recordsOut,
+      invalid_count: output.invalidCount ?? null,
+      raw_bytes: p.rawBytes,
+      bytes_written: bytes,
+      objects_written: output.objects.length,
+      started_at: new Date(intent.startedMs).toISOString(),
+      finished_at: new Date().toISOString(),
+      duration_ms: processingMs,
+      latency_ms: endToEndLatency(facts),
+      details: output.details && Object.keys(output.details).length ? JSON.stringify(output.details) : null,
+    });
+    this.#count({ type: intent.type, batchId: intent.batchId, firstId: p.firstId, lastId: intent.lastId, records: p.recordsIn, objects: output.objects.length, bytes });
+  }
+
+  /** At the end of `--once`: emit what a stateful stage still holds, committed like a batch. */
+  async #finalFlush(): Promise<void> {
+    const cp = this.#state.checkpoint(this.#cursor)!;
+    if (!cp.stageState) return;
+    const carried = JSON.parse(cp.stageState) as StoredStageState;
+    this.#carried = carried;
+    const stage = await this.#stage(carried.type);
+    if (!stage.flush) return;
+    stage.restoreState?.(carried.state);
+    const intent: PendingBatch = { type: carried.type, batchId: `${this.#env.nodeId}-${carried.type}-flush-${cp.lastId}`, afterId: cp.lastId, lastId: cp.lastId, limit: 0, startedMs: Date.now() };
+    const ctx = this.#context(intent, true);
+    const t0 = performance.now();
+    const out = await stage.flush(ctx);
+    await this.#sink.put(out.objects);
+    const bytes = bytesOf(out);
+    this.#state.commitBatch(this.#cursor, cp.lastId, sourceAnchor(this.#db, cp.lastId), null, {
+      pipeline_type: carried.type,
+      batch_id: intent.batchId,
+      cursor: this.#cursor,
+      node_id: this.#env.nodeId,
+      job_id: process.env.BACALHAU_JOB_ID ?? null,
+      first_id: cp.lastId,
+      last_id: cp.lastId,
+      records_in: 0,
+      records_out: out.recordsOut,
+      invalid_count: null,
+      raw_bytes: 0,
+      bytes_written: bytes,
+      objects_written: out.objects.length,
+      started_at: new Date(intent.startedMs).toISOString(),
+      finished_at: new Date().toISOString(),
+      duration_ms: performance.now() - t0,
+      latency_ms: null,
+      details: JSON.stringify({ flush: true, ...(out.details ?? {}) }),
+    });
+    this.#count({ type: carried.type, batchId: intent.batchId, firstId: cp.lastId, lastId: cp.lastId, records: 0, objects: out.objects.length, bytes });
+  }
+
+  #context(intent: PendingBatch, final: boolean): BatchContext {
+    return {
+      batchId: intent.batchId,
+      nodeId: this.#env.nodeId,
+      keyNode: this.#keyNode,
+      version: this.#version,
+      startedMs: intent.startedMs,
+      nowMs: Date.now(),
+      buckets: this.#buckets,
+      gzipLevel: this.#env.options.gzipLevel,
+      final,
+    };
+  }
+
+  #count(b: BatchReport): void {
+    this.#totals.batches++;
+    this.#totals.rows += b.records;
+    this.#totals.objects += b.objects;
+    this.#totals.bytes += b.bytes;
+    this.#totals.lastId = Math.max(this.#totals.lastId, b.lastId);
+    this.#hooks.onBatch?.(b);
+  }
+}
+
+/** Combines the outputs of a flush and a batch into one. */
+function merge(outputs: StageOutput[]): StageOutput {
+  const last = outputs[outputs.length - 1];
+  return {
+    objects: outputs.flatMap((x) => x.objects),
+    recordsOut: outputs.reduce((n, x) => n + x.recordsOut, 0),
+    invalidCount: outputs.find((x) => x.invalidCount !== undefined)?.invalidCount,
+    details: Object.assign({}, ...outputs.map((x) => x.details ?? {})),
+    state: last.state,
+  };
+}
