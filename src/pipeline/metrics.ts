@@ -1,6 +1,7 @@
 import type { BatchContext, StageOutput } from '../stages/types.ts';
+import { pipelineStamp } from '../stages/rows.ts';
 import { rowObjectKey } from '../sink/key.ts';
-import { gzipLines } from '../sink/jsonl.ts';
+import { LineBuffer, gzipBuffer } from '../sink/jsonl.ts';
 import type { SinkObject } from '../sink/types.ts';
 import type { PipelineType } from '../state/pipeline-types.ts';
 
@@ -14,10 +15,16 @@ export interface BatchFacts {
   readonly output: StageOutput;
   /** Processing time, ms: read → objects durable. */
   readonly processingMs: number;
-  /** Event time of the newest row in the batch, epoch ms (NaN if none parsed). */
-  readonly newestEventMs: number;
-  /** When the batch's data objects became durable, epoch ms. */
-  readonly durableMs: number;
+  /** Per-row latency summary (event time → durable), or null when no row had an event time. */
+  readonly latency: LatencySummary | null;
+}
+
+/** Event-time → durable latency over the rows of a batch, ms. */
+export interface LatencySummary {
+  readonly mean: number;
+  readonly p50: number;
+  readonly p95: number;
+  readonly p99: number;
 }
 
 /** Bytes written for a stage output. */
@@ -25,9 +32,31 @@ export function bytesOf(output: StageOutput): number {
   return output.objects.reduce((n, o) => n + o.body.byteLength, 0);
 }
 
-/** `(1 - written/raw) * 100`, the volume reduction of a batch; null when raw is 0. */
-export function reductionPct(raw: number, written: number): number | null {
-  return raw > 0 ? Math.round((1 - written / raw) * 10_000) / 100 : null;
+/** `(1 - written/raw) * 100` rounded to 0.01, the volume reduction of a batch; 0 when nothing was read. */
+export function reductionPct(raw: number, written: number): number {
+  return raw > 0 ? Math.round((1 - written / raw) * 10_000) / 100 : 0;
+}
+
+/**
+ * Latency of each row with an event time, from that time to `durableMs`, summarised.
+ * Future event times (clock skew) count as 0 rather than negative.
+ */
+export function latencySummary(eventMs: Float64Array, durableMs: number): LatencySummary | null {
+  const lat = new Float64Array(eventMs.length);
+  let n = 0;
+  let sum = 0;
+  for (let i = 0; i < eventMs.length; i++) {
+    const e = eventMs[i];
+    if (e === e) {
+      const l = durableMs > e ? durableMs - e : 0;
+      lat[n++] = l;
+      sum += l;
+    }
+  }
+  if (n === 0) return null;
+  const sorted = lat.subarray(0, n).sort();
+  const q = (p: number) => sorted[Math.min(n - 1, Math.floor(p * n))];
+  return { mean: sum / n, p50: q(0.5), p95: q(0.95), p99: q(0.99) };
 }
 
 /**
@@ -38,6 +67,7 @@ export function reductionPct(raw: number, written: number): number | null {
 export async function metricsObjects(facts: BatchFacts, ctx: BatchContext): Promise<SinkObject[]> {
   const now = new Date(ctx.nowMs).toISOString();
   const dataSize = bytesOf(facts.output);
+  const stamp = pipelineStamp(facts.type, ctx, false);
   const pipeline = {
     pipeline_type: facts.type,
     node_id: ctx.nodeId,
@@ -49,26 +79,34 @@ export async function metricsObjects(facts: BatchFacts, ctx: BatchContext): Prom
     reduction_pct: reductionPct(facts.rawBytes, dataSize),
     objects_written: facts.output.objects.length,
     invalid_count: facts.output.invalidCount ?? null,
-    processing_time: Math.round(facts.processingMs * 1000) / 1000,
-    timestamp: now,
-  };
-  const latency = {
-    processing_location: 'edge',
-    node_id: ctx.nodeId,
-    batch_id: ctx.batchId,
-    pipeline_type: facts.type,
-    end_to_end_latency: endToEndLatency(facts),
+    processing_time: round3(facts.processingMs),
     timestamp: now,
   };
   const key = (dataset: 'pipeline_metrics' | 'latency_metrics') =>
     rowObjectKey({ dataset, hourMs: ctx.startedMs, nodeId: ctx.keyNode, firstId: facts.firstId, lastId: facts.lastId });
-  return [
-    { bucket: ctx.buckets.metrics, key: key('pipeline_metrics'), body: await gzipLines([JSON.stringify(pipeline)]), records: 1 },
-    { bucket: ctx.buckets.metrics, key: key('latency_metrics'), body: await gzipLines([JSON.stringify(latency)]), records: 1 },
-  ];
+  const objects = [await oneRecordObject(ctx.buckets.metrics, key('pipeline_metrics'), pipeline, stamp)];
+  const l = facts.latency;
+  if (l) {
+    const latency = {
+      processing_location: 'edge',
+      node_id: ctx.nodeId,
+      batch_id: ctx.batchId,
+      pipeline_type: facts.type,
+      end_to_end_latency: round3(l.mean),
+      p50: round3(l.p50),
+      p95: round3(l.p95),
+      p99: round3(l.p99),
+      timestamp: now,
+    };
+    objects.push(await oneRecordObject(ctx.buckets.metrics, key('latency_metrics'), latency, stamp));
+  }
+  return objects;
 }
 
-/** Event time of the newest row → durable, ms; null when no row had an event time. */
-export function endToEndLatency(f: Pick<BatchFacts, 'newestEventMs' | 'durableMs'>): number | null {
-  return Number.isFinite(f.newestEventMs) ? Math.max(0, f.durableMs - f.newestEventMs) : null;
+async function oneRecordObject(bucket: string, key: string, record: object, stamp: string): Promise<SinkObject> {
+  const lines = new LineBuffer(1024);
+  lines.add(JSON.stringify(record).slice(0, -1) + ',' + stamp + '}');
+  return { bucket, key, body: await gzipBuffer(lines), records: 1 };
 }
+
+const round3 = (x: number) => Math.round(x * 1000) / 1000;

@@ -17,7 +17,7 @@ import type { BatchContext, Stage, StageOutput } from '../stages/types.ts';
 import type { PipelineType } from '../state/pipeline-types.ts';
 import { StateStore, type PendingBatch } from '../state/store.ts';
 import { openStateDb } from '../state/open.ts';
-import { bytesOf, metricsObjects, endToEndLatency } from './metrics.ts';
+import { bytesOf, latencySummary, metricsObjects } from './metrics.ts';
 import { Progress } from './progress.ts';
 
 /** Hooks for callers of {@link runPipeline} (the CLI, tests, benchmarks). */
@@ -103,7 +103,8 @@ interface Prepared {
   readonly firstId: number;
   readonly recordsIn: number;
   readonly rawBytes: number;
-  readonly newestEventMs: number;
+  /** Event times of the batch's rows (for latency metrics once durable). */
+  readonly eventMs: Float64Array;
   readonly t0: number;
   readonly output: Promise<StageOutput>;
   /** Stage state after this batch, as stored with the checkpoint (JSON of StoredStageState) or null. */
@@ -312,12 +313,10 @@ class Runner {
     const flushed = prev?.flush ? prev.flush(ctx) : null;
     if (prev) this.#carried = null;
     const processed = stage.process(batch, ctx);
-    let newestEventMs = NaN;
-    for (let i = 0; i < batch.length; i++) if (!(batch.eventMs[i] <= newestEventMs)) newestEventMs = batch.eventMs[i];
     const output = Promise.all([flushed, processed]).then(([f, p]) => merge(f ? [f, p] : [p]));
     // Capture the carried state now, synchronously: the next batch's process() may change it.
     const state = output.then((out) => (out.state === undefined || out.state === null ? null : JSON.stringify({ type, state: out.state })));
-    const prepared: Prepared = { intent, recorded: pending !== null, firstId: batch.id[0], recordsIn: batch.length, rawBytes: batch.rawBytes, newestEventMs, t0, output, state };
+    const prepared: Prepared = { intent, recorded: pending !== null, firstId: batch.id[0], recordsIn: batch.length, rawBytes: batch.rawBytes, eventMs: batch.eventMs, t0, output, state };
     // Keep #carried in step for the next prepare (state becomes known when process resolves; stateful
     // stages capture it before their first await, so awaiting here does not let another batch in).
     this.#carried = stage.restoreState ? { type, state: '' } : null;
@@ -334,7 +333,8 @@ class Runner {
     const processingMs = performance.now() - p.t0;
     const { intent } = p;
     const ctx = this.#context(intent, false);
-    const facts = { type: intent.type, firstId: p.firstId, lastId: intent.lastId, recordsIn: p.recordsIn, rawBytes: p.rawBytes, output, processingMs, newestEventMs: p.newestEventMs, durableMs };
+    const latency = latencySummary(p.eventMs, durableMs);
+    const facts = { type: intent.type, firstId: p.firstId, lastId: intent.lastId, recordsIn: p.recordsIn, rawBytes: p.rawBytes, output, processingMs, latency };
     await this.#sink.put(await metricsObjects(facts, ctx));
     const bytes = bytesOf(output);
     this.#state.commitBatch(this.#cursor, intent.lastId, sourceAnchor(this.#db, intent.lastId), await p.state, {
@@ -354,7 +354,7 @@ class Runner {
       started_at: new Date(intent.startedMs).toISOString(),
       finished_at: new Date().toISOString(),
       duration_ms: processingMs,
-      latency_ms: endToEndLatency(facts),
+      latency_ms: latency ? latency.mean : null,
       details: output.details && Object.keys(output.details).length ? JSON.stringify(output.details) : null,
     });
     this.#count({ type: intent.type, batchId: intent.batchId, firstId: p.firstId, lastId: intent.lastId, records: p.recordsIn, objects: output.objects.length, bytes });

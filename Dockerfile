@@ -1,0 +1,28 @@
+# edgelake container image, as the Bacalhau job specs in jobs/ run it.
+#   docker build -t registry.example.com/edgelake:0.1.0 . && docker push registry.example.com/edgelake:0.1.0
+
+# Build stage: better-sqlite3 compiles from source here (its prebuilt download is not always
+# reachable), so the toolchain stays out of the runtime image.
+FROM node:20-bookworm-slim AS build
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY package.json package-lock.json ./
+# Scripts are skipped so `prepare` (the full build) does not run before the sources are copied;
+# better-sqlite3's native build is then run explicitly.
+RUN npm ci --ignore-scripts && npm rebuild better-sqlite3
+COPY tsconfig.json tsconfig.build.json ./
+COPY assembly ./assembly
+COPY src ./src
+RUN npm run build && npm prune --omit=dev
+
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=build /app/package.json ./package.json
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/build ./build
+# Runs as root on purpose: the sensor database folder is mounted from the host, and SQLite in
+# WAL mode needs to create its -wal/-shm files there whatever the host folder's owner is.
+ENTRYPOINT ["node", "/app/build/cli/main.js"]
