@@ -1,0 +1,49 @@
+/**
+ * Pool worker: runs one kernel on one transferred batch slice with this thread's own kernel
+ * instance (a WASM instance and its memory are per thread) and transfers typed results back.
+ */
+import { Piscina } from 'piscina';
+// Static imports, not loadKernels(): piscina require()s the worker first, and under tsx a worker
+// loaded that way has no ESM loader hooks for a dynamic import of a .ts file.
+import { referenceKernels } from '../kernels/reference.ts';
+import { loadWasmKernels } from '../kernels/wasm.ts';
+import { packPartials } from '../kernels/partial.ts';
+import type { KernelImpl, Kernels } from '../kernels/types.ts';
+import type { PoolTask } from './types.ts';
+
+const loaded = new Map<KernelImpl, Promise<Kernels>>();
+
+function kernels(impl: KernelImpl): Promise<Kernels> {
+  let k = loaded.get(impl);
+  if (!k) {
+    k = impl === 'wasm' ? loadWasmKernels() : Promise.resolve(referenceKernels);
+    loaded.set(impl, k);
+  }
+  return k;
+}
+
+/** Wraps a result object so that every typed array in it is transferred, not copied. */
+export function moveAll<T extends object>(value: T): T {
+  const buffers = Object.values(value)
+    .filter((v): v is ArrayBufferView => ArrayBuffer.isView(v))
+    .map((v) => v.buffer);
+  const transferable = { [Piscina.transferableSymbol]: [...new Set(buffers)], [Piscina.valueSymbol]: value };
+  return Piscina.move(transferable as unknown as Parameters<typeof Piscina.move>[0]) as unknown as T;
+}
+
+/** The task entry point (piscina option `name: 'run'`). */
+export async function run(task: PoolTask): Promise<unknown> {
+  const k = await kernels(task.impl);
+  switch (task.kernel) {
+    case 'aggregate':
+      return Piscina.move(packPartials(k.aggregate(task.input, task.windowMs)));
+    case 'validate': {
+      const mask = k.validate(task.input, task.limits);
+      return Piscina.move(mask);
+    }
+    case 'fuzz':
+      return moveAll(k.fuzz(task.input, task.radiusM));
+    default:
+      throw new RangeError(`unknown pool task kernel ${JSON.stringify((task as { kernel: unknown }).kernel)}`);
+  }
+}

@@ -1,0 +1,83 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { KernelPool } from '../src/pool/index.ts';
+import { DEFAULT_LIMITS, loadKernels } from '../src/kernels/index.ts';
+import type { Kernels, WindowPartial } from '../src/kernels/index.ts';
+import { aggregateInputOf, fuzzInputOf, syntheticBatch, validateInputOf } from '../src/kernels/synthetic.ts';
+
+let pool: KernelPool;
+let wasm: Kernels;
+before(async () => {
+  pool = await KernelPool.open({ threads: 2, impl: 'wasm', taskRows: 20_000, maxInFlight: 3 });
+  wasm = await loadKernels('wasm');
+});
+after(async () => {
+  await pool.close();
+});
+
+const batch = syntheticBatch({ rows: 100_003, sensors: 300, seed: 21, intervalMs: 5000 });
+
+function byKey(parts: WindowPartial[]): Map<string, WindowPartial> {
+  return new Map(parts.map((p) => [`${p.slot}:${p.windowStartMs}`, p]));
+}
+
+describe('KernelPool', () => {
+  it('aggregates a batch split over several tasks into the partials of one kernel call', async () => {
+    const input = aggregateInputOf(batch);
+    const pooled = byKey(await pool.aggregate(input, 300_000));
+    const direct = wasm.aggregate(input, 300_000);
+    assert.equal(pooled.size, direct.length);
+    for (const d of direct) {
+      const p = pooled.get(`${d.slot}:${d.windowStartMs}`) as WindowPartial;
+      assert.deepEqual([p.count, p.firstId, p.lastId, p.anomalyCount, p.maxScore], [d.count, d.firstId, d.lastId, d.anomalyCount, d.maxScore]);
+      for (let m = 0; m < 5; m++) {
+        assert.equal(p.metrics[m].n, d.metrics[m].n);
+        assert.ok(Math.abs(p.metrics[m].mean - d.metrics[m].mean) <= 1e-9 * Math.abs(d.metrics[m].mean));
+        assert.ok(Math.abs(p.metrics[m].m2 - d.metrics[m].m2) <= 1e-9 * Math.abs(d.metrics[m].m2) + 1e-9);
+      }
+    }
+    assert.equal(input.id.length, 100_003, 'the caller keeps its columns: the pool transfers copies');
+  });
+
+  it('validates and fuzzes exactly like the kernels called directly', async () => {
+    const v = validateInputOf(batch);
+    assert.deepEqual(await pool.validate(v, DEFAULT_LIMITS), wasm.validate(v, DEFAULT_LIMITS));
+    const f = fuzzInputOf(batch);
+    assert.deepEqual(await pool.fuzz(f, 2000), wasm.fuzz(f, 2000));
+  });
+
+  it('never has more tasks in flight than allowed, and finishes every waiting call', async () => {
+    const v = validateInputOf(batch);
+    const calls = Array.from({ length: 4 }, () => pool.validate(v, DEFAULT_LIMITS));
+    let peak = 0;
+    const watch = setInterval(() => (peak = Math.max(peak, pool.inFlight)), 1);
+    const results = await Promise.all(calls);
+    clearInterval(watch);
+    assert.ok(peak <= 3, `peak ${peak}`);
+    assert.equal(pool.inFlight, 0);
+    for (const r of results) assert.equal(r.length, v.eventMs.length);
+  });
+
+  it('handles an empty batch', async () => {
+    const empty = syntheticBatch({ rows: 0, sensors: 1 });
+    assert.deepEqual(await pool.aggregate(aggregateInputOf(empty), 300_000), []);
+    assert.equal((await pool.validate(validateInputOf(empty), DEFAULT_LIMITS)).length, 0);
+  });
+
+  it('rejects with the kernel error of a bad batch', async () => {
+    const input = aggregateInputOf(syntheticBatch({ rows: 10, sensors: 2 }));
+    const bad = { ...input, slot: Int32Array.from({ length: 10 }, (_v, i) => (i === 4 ? -7 : 0)) };
+    await assert.rejects(pool.aggregate(bad, 300_000), /slot ids must be ≥ 0, got -7/);
+  });
+
+  it('runs the TypeScript reference in workers too, and refuses bad options', async () => {
+    const tsPool = await KernelPool.open({ threads: 1, impl: 'ts' });
+    try {
+      const v = validateInputOf(batch);
+      assert.deepEqual(await tsPool.validate(v, DEFAULT_LIMITS), wasm.validate(v, DEFAULT_LIMITS));
+    } finally {
+      await tsPool.close();
+    }
+    await assert.rejects(KernelPool.open({ threads: 0 }), /threads must be an integer ≥ 1, got 0/);
+  });
+});
