@@ -4,6 +4,7 @@ import { DEFAULT_LIMITS, DEFAULT_THRESHOLDS, RULE, RULES, REASON, ScoreState, lo
 import type { AggregateInput, Kernels, WindowPartial } from '../src/kernels/index.ts';
 import { aggregateInputOf, prng, scoreInputOf, syntheticBatch, validateInputOf } from '../src/kernels/synthetic.ts';
 import type { SyntheticBatch } from '../src/kernels/synthetic.ts';
+import { windowStartOf } from '../src/kernels/ref/aggregate.ts';
 
 let wasm: Kernels;
 let ref: Kernels;
@@ -280,6 +281,32 @@ describe('aggregate', () => {
           close(g.metrics[m].m2, w.metrics[m].m2, 'merged m2');
         }
       }
+    }
+  });
+
+  it('finds the window by reciprocal plus one correction step exactly where floor(e / windowMs) puts it', () => {
+    const r = prng(99);
+    for (const w of [300_000, 60_000, 1000, 7, 1]) {
+      for (let k = 0; k < 20_000; k++) {
+        // Integer ms timestamps, many right at or next to a window edge.
+        const edge = w * Math.floor(r() * 6e12 / w);
+        const e = k % 2 === 0 ? edge + Math.floor(r() * 3) - 1 : Math.floor(r() * 4e12) - 1e12;
+        assert.equal(windowStartOf(e, w, 1 / w), Math.floor(e / w) * w, `e ${e}, window ${w}`);
+      }
+    }
+  });
+
+  it('stays bit-identical to the reference with odd window lengths, huge and alternating timestamps', () => {
+    for (const [seed, windowMs] of [[3, 7], [4, 0.3], [5, 1e-3], [6, 299_999.5], [7, 1e15]] as const) {
+      const b = chaosBatch(5_000, seed, 9);
+      const r = prng(seed);
+      for (let i = 0; i < b.rows; i++) {
+        if (r() < 0.05) b.eventMs[i] = [1e300, -1e300, 2 ** 53, -(2 ** 53), 5e-324][Math.floor(r() * 5)];
+        // A sensor flapping between two windows: every row a cache miss.
+        if (b.slot[i] === 0) b.eventMs[i] = i % 2 === 0 ? 10 * windowMs : 11 * windowMs;
+      }
+      const input = aggregateInputOf(b);
+      assertSamePartials(wasm.aggregate(input, windowMs), ref.aggregate(input, windowMs));
     }
   });
 

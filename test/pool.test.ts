@@ -1,6 +1,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { KernelPool } from '../src/pool/index.ts';
+import { SensorReader } from '../src/source/reader.ts';
+import { METRICS } from '../src/source/schema.ts';
+import { simulate } from '../src/simulate/index.ts';
+import { tempDir } from './helpers/tmp.ts';
 import { DEFAULT_LIMITS, loadKernels } from '../src/kernels/index.ts';
 import type { Kernels, WindowPartial } from '../src/kernels/index.ts';
 import { aggregateInputOf, fuzzInputOf, syntheticBatch, validateInputOf } from '../src/kernels/synthetic.ts';
@@ -56,6 +62,56 @@ describe('KernelPool', () => {
     assert.ok(peak <= 3, `peak ${peak}`);
     assert.equal(pool.inFlight, 0);
     for (const r of results) assert.equal(r.length, v.eventMs.length);
+  });
+
+  it('moves the columns of a one-task batch to the worker when the caller gives them up', async () => {
+    const small = syntheticBatch({ rows: 15_000, sensors: 40, seed: 3 });
+    const expected = wasm.aggregate(aggregateInputOf(small), 300_000);
+    const input = aggregateInputOf(small);
+    const pooled = await pool.aggregate(input, 300_000, { transfer: true });
+    assert.deepEqual(pooled, expected);
+    assert.equal(input.id.length, 0, 'the id column of the caller is detached: moved, not copied');
+    assert.equal(input.metrics[4].length, 0);
+    const v = validateInputOf(syntheticBatch({ rows: 15_000, sensors: 40, seed: 3 }));
+    const mask = wasm.validate(v, DEFAULT_LIMITS);
+    assert.deepEqual(await pool.validate(v, DEFAULT_LIMITS, { transfer: true }), mask);
+    assert.equal(v.eventMs.length, 0);
+  });
+
+  it('still copies a batch split over several tasks, even when asked to transfer', async () => {
+    const input = aggregateInputOf(batch);
+    const pooled = await pool.aggregate(input, 300_000, { transfer: true });
+    assert.equal(pooled.length, wasm.aggregate(input, 300_000).length);
+    assert.equal(input.id.length, 100_003);
+  });
+
+  it('lets workers read their own id ranges of the database and aggregates like one thread', async (t) => {
+    const db = join(tempDir(t), 'sensors.db');
+    await simulate({ db, rows: 30_000, sensors: 12, startMs: Date.UTC(2025, 7, 15), seed: 9 });
+    const got = await pool.readAggregate({ db, afterId: 0, untilId: 30_000, windowMs: 300_000 });
+    assert.equal(got.rows, 30_000);
+    // One thread: read every row, slot = sensor_id code, aggregate once.
+    const conn = new Database(db, { readonly: true });
+    t.after(() => conn.close());
+    const b = new SensorReader({ db: conn, columns: ['sensor_id', ...METRICS, 'anomaly_flag'], keepTimestampText: false }).read(0, 30_000);
+    const sensor = b.text.sensor_id!;
+    const flag = b.numeric.anomaly_flag!;
+    const whole = wasm.aggregate(
+      { id: b.id, eventMs: b.eventMs, slot: sensor.codes, metrics: METRICS.map((m) => b.numeric[m]!), score: new Float64Array(b.length), isAnomaly: Uint8Array.from(flag, (f) => (f === 1 ? 1 : 0)) },
+      300_000,
+    );
+    const mine = new Map(got.partials.map((p) => [`${got.sensorIds[p.slot]}:${p.windowStartMs}`, p]));
+    assert.equal(mine.size, whole.length);
+    for (const w of whole) {
+      const p = mine.get(`${sensor.values[w.slot]}:${w.windowStartMs}`) as WindowPartial;
+      assert.deepEqual([p.count, p.firstId, p.lastId, p.anomalyCount], [w.count, w.firstId, w.lastId, w.anomalyCount]);
+      for (let m = 0; m < 5; m++) {
+        assert.equal(p.metrics[m].n, w.metrics[m].n);
+        assert.ok(Math.abs(p.metrics[m].mean - w.metrics[m].mean) <= 1e-9 * Math.abs(w.metrics[m].mean));
+      }
+    }
+    await assert.rejects(pool.readAggregate({ db, afterId: 10, untilId: 5 }), /afterId ≤ untilId, got 10\.\.5/);
+    await assert.rejects(pool.readAggregate({ db: join(tempDir(t), 'missing.db'), afterId: 0, untilId: 10 }), /pool worker cannot open .*missing\.db read-only/);
   });
 
   it('handles an empty batch', async () => {

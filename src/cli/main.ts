@@ -24,6 +24,10 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./commands/pipeline.ts')).pipelineCommand(cmd.subcommand!, cmd.options);
     case 'simulate':
       return (await import('./commands/simulate.ts')).simulateCommand(cmd.options);
+    case 'query':
+      return (await import('./commands/query.ts')).queryCommand(cmd.options);
+    case 'dashboard':
+      return (await import('./commands/dashboard.ts')).dashboardCommand(cmd.options);
     case 'demo':
       return (await import('./commands/demo.ts')).demoCommand(cmd.options);
     default:

@@ -6,6 +6,15 @@ const bool = (help: string, extra: Partial<FlagSpec> = {}): FlagSpec => ({ type:
 const db = str('sensor database (default sensor_data.db)');
 const stateDb = str('separate state database (default: the sensor database)');
 
+const lakeSource: Record<string, FlagSpec> = {
+  lake: str('local lake folder, as given to run --lake (default ./lake)'),
+  s3: bool('read the buckets from S3 through the AWS default chain and endpoint'),
+  's3-endpoint': str('read the buckets from this S3-compatible endpoint'),
+  region: str('region in the bucket names (default us-west-2)'),
+  'bucket-prefix': str('bucket name prefix (default expanso)'),
+  cache: str('S3 only: local cache folder (default .cache/edgelake/<prefix>-<region>)'),
+};
+
 /** Every command of the `edgelake` CLI (contract §3), with its flags; help is generated from it. */
 export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   run: {
@@ -64,6 +73,26 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
       'anomaly-rate': str('share of anomalous readings (default 0.05)'),
       seed: str('random seed (default 42)'),
       span: str('backfill: time span of the timestamps (default: about one reading per sensor per second)'),
+    },
+  },
+  query: {
+    summary: 'run the demo queries (or --name/--sql) over the lake with a local SQL engine',
+    usage: 'edgelake query [--lake DIR | --s3-endpoint URL --region R --bucket-prefix P [--cache DIR]] [--name Q | --sql "…"] [--json]',
+    flags: {
+      ...lakeSource,
+      name: str('run one named query (demo_1_volume_reduction … demo_5_geography, dash_…)'),
+      sql: str('run this SQL over the sensor_data.<table> views'),
+      json: bool('print JSON'),
+    },
+  },
+  dashboard: {
+    summary: 'write a self-contained HTML report (charts, no network) from the lake',
+    usage: 'edgelake dashboard --out report.html [--lake DIR | --s3-endpoint URL ...] [--cost-per-gb 0.09]',
+    flags: {
+      out: str('HTML file to write (default report.html)'),
+      ...lakeSource,
+      'cost-per-gb': str('transfer price assumed for the savings estimate, USD per GB (default 0.09, AWS internet egress)'),
+      title: str('report title (default "edgelake report")'),
     },
   },
   demo: {

@@ -23,7 +23,8 @@ import { checkLengths, checkMetrics } from './ref/check.ts';
  * make the per-call overhead vanish.
  */
 const CHUNK = 32768;
-const REC_BYTES = 304;
+/** Bytes per aggregation record (layout in assembly/aggregate.ts). */
+const REC_BYTES = 256;
 const REC_F64 = REC_BYTES / 8;
 
 /** The exports of build/kernels.wasm (see assembly/index.ts). */
@@ -188,7 +189,8 @@ class WasmKernels implements Kernels {
     let pCache = a.alloc(0);
     let cap = 1024;
     let pIndex = a.alloc(cap * 4);
-    let pRecs = a.alloc((cap / 2) * REC_BYTES);
+    // Records start on a cache line: each then spans exactly 4 lines.
+    let pRecs = alignRecs(a.alloc((cap / 2) * REC_BYTES + 48));
     a.u8(pIndex, cap * 4).fill(0);
     let used = 0;
     for (let s = 0; s < n; s += c) {
@@ -218,7 +220,7 @@ class WasmKernels implements Kernels {
         // Full: double the index and the records, keep record numbers (the slot cache stays valid).
         cap *= 2;
         const nIndex = a.alloc(cap * 4);
-        const nRecs = a.alloc((cap / 2) * REC_BYTES);
+        const nRecs = alignRecs(a.alloc((cap / 2) * REC_BYTES + 48));
         const bytes = a.u8(0, a.capacity);
         bytes.copyWithin(nRecs, pRecs, pRecs + used * REC_BYTES);
         bytes.fill(0, nIndex, nIndex + cap * 4);
@@ -227,7 +229,7 @@ class WasmKernels implements Kernels {
         pRecs = nRecs;
       }
     }
-    return readPartials(a.f64(pRecs, used * REC_F64), used, windowMs);
+    return readPartials(a.f64(pRecs, used * REC_F64), used);
   }
 
   fuzz(input: FuzzInput, radiusM: number): FuzzOutput {
@@ -268,18 +270,24 @@ class WasmKernels implements Kernels {
   }
 }
 
+/** Rounds an arena address (16-byte aligned) up to a 64-byte cache line. */
+function alignRecs(ptr: number): number {
+  return Math.ceil(ptr / 64) * 64;
+}
+
 /** Turns `count` records (REC_F64 f64 each, layout in assembly/aggregate.ts) into WindowPartial objects. */
-function readPartials(r: Float64Array, count: number, windowMs: number): WindowPartial[] {
+function readPartials(r: Float64Array, count: number): WindowPartial[] {
   const out: WindowPartial[] = new Array(count);
   for (let k = 0; k < count; k++) {
     const b = k * REC_F64;
     const metrics = [];
-    for (let m = 0; m < 5; m++) {
-      metrics.push({ n: r[b + 8 + m], mean: r[b + 14 + m], m2: r[b + 20 + m], min: r[b + 26 + m], max: r[b + 32 + m] });
+    for (let m = 0; m < 4; m++) {
+      metrics.push({ n: r[b + 12 + m], mean: r[b + 16 + m], m2: r[b + 20 + m], min: r[b + 24 + m], max: r[b + 28 + m] });
     }
+    metrics.push({ n: r[b + 7], mean: r[b + 8], m2: r[b + 9], min: r[b + 10], max: r[b + 11] });
     out[k] = {
       slot: r[b],
-      windowStartMs: r[b + 1] * windowMs,
+      windowStartMs: r[b + 1],
       count: r[b + 2],
       firstId: r[b + 3],
       lastId: r[b + 4],

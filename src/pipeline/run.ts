@@ -9,6 +9,7 @@ import { readNodeIdentity, resolveNodeId } from '../meta/identity.ts';
 import { pipelineVersion } from '../meta/version.ts';
 import { openSensorDb, sourceAnchor } from '../source/open.ts';
 import { SensorReader } from '../source/reader.ts';
+import { AlertRouter } from '../alerts/router.ts';
 import { createSink } from '../sink/index.ts';
 import { bucketName, type BucketStage } from '../sink/key.ts';
 import type { Sink } from '../sink/types.ts';
@@ -81,7 +82,19 @@ export async function runPipeline(options: RunOptions, hooks: RunHooks = {}): Pr
     await sink.prepare(Object.values(buckets));
     const env: StageEnv = { options, kernels: () => (kernels ??= loadKernels(options.kernels)), nodeId, identity, state, sourceFile: resolve(options.db), log };
     const runner = new Runner(db, state, sink, env, buckets, log, hooks);
-    return await runner.run();
+    // Stage 5 runs beside the stage loop on the same connections, with its own cursor; not when
+    // reprocessing history (--from-id), which must not alert again.
+    const alerts =
+      options.alerts && options.fromId === undefined
+        ? new AlertRouter({ db, stateDb, state, sink, buckets, nodeId, version: pipelineVersion(), options, kernels: env.kernels, log })
+        : null;
+    alerts?.start();
+    try {
+      return await runner.run();
+    } finally {
+      // After --once, detect up to the last row and try one last delivery before exiting.
+      await alerts?.stop({ drain: options.once && !hooks.signal?.aborted });
+    }
   } finally {
     await sink?.close().catch(() => {});
     if (stateDb !== db) stateDb.close();
@@ -373,9 +386,13 @@ class Runner {
     const ctx = this.#context(intent, true);
     const t0 = performance.now();
     const out = await stage.flush(ctx);
+    if (out.objects.length === 0) return; // nothing was open: keep the stored state as it is
     await this.#sink.put(out.objects);
     const bytes = bytesOf(out);
-    this.#state.commitBatch(this.#cursor, cp.lastId, sourceAnchor(this.#db, cp.lastId), null, {
+    // The stage's state after the flush (e.g. which windows were emitted) stays with the checkpoint,
+    // so rows arriving for a flushed window on a later run become corrections, not a second window.
+    const after = out.state ? JSON.stringify({ type: carried.type, state: out.state }) : null;
+    this.#state.commitBatch(this.#cursor, cp.lastId, sourceAnchor(this.#db, cp.lastId), after, {
       pipeline_type: carried.type,
       batch_id: intent.batchId,
       cursor: this.#cursor,

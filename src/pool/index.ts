@@ -1,3 +1,3 @@
 export { KernelPool, DEFAULT_POOL_OPTIONS } from './kernel-pool.ts';
-export type { KernelPoolOptions } from './kernel-pool.ts';
-export type { PoolTask, PoolResult } from './types.ts';
+export type { CallOptions, KernelPoolOptions, ReadAggregateOptions, ReadAggregateResult } from './kernel-pool.ts';
+export type { PoolTask, PoolResult, RangePartials, ReadAggregateTask } from './types.ts';

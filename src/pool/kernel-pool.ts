@@ -2,14 +2,18 @@
  * A piscina pool of kernel workers. Each call splits its batch into tasks of at least
  * `taskRows` rows (dispatch costs 55–180 µs, so smaller tasks waste the threads), copies each
  * slice into fresh buffers that are transferred (never cloned) to a worker, and reassembles the
- * results. At most `maxInFlight` tasks are queued or running; further tasks wait (back-pressure)
- * so a fast reader cannot pile unbounded copies of its batches in memory.
+ * results. A caller that no longer needs its columns passes `{ transfer: true }`: a batch that
+ * fits one task then moves to the worker without any copy. `readAggregate` lets the workers read
+ * their own id ranges of the database, so the main thread does neither reading nor copying.
+ * At most `maxInFlight` tasks are queued or running; further tasks wait (back-pressure) so a
+ * fast reader cannot pile unbounded copies of its batches in memory.
  */
 import { cpus } from 'node:os';
 import { Piscina } from 'piscina';
-import { mergePartials, unpackPartials } from '../kernels/partial.ts';
-import { DEFAULT_LIMITS } from '../kernels/types.ts';
+import { unpackPartials } from '../kernels/partial.ts';
+import { DEFAULT_LIMITS, DEFAULT_WINDOW_MS } from '../kernels/types.ts';
 import type { AggregateInput, FuzzInput, FuzzOutput, KernelImpl, ValidateInput, ValidationLimits, WindowPartial } from '../kernels/types.ts';
+import { PartialMerger, SensorSlots } from './merge.ts';
 import type { PoolResult, PoolTask } from './types.ts';
 
 /** Options of KernelPool.open. */
@@ -22,6 +26,38 @@ export interface KernelPoolOptions {
   readonly taskRows?: number;
   /** Tasks queued or running at once before callers wait; default 2 × threads. */
   readonly maxInFlight?: number;
+}
+
+/** Per-call options of the KernelPool kernels. */
+export interface CallOptions {
+  /**
+   * The caller gives up the input's buffers: when the batch is one task (fewer than 2 × taskRows
+   * rows) they are transferred to the worker as they are, and the caller's arrays
+   * are detached (length 0) afterwards. A batch split over several tasks is still sliced (copied).
+   * Shared inputs (fuzz `seeds`) are never transferred. Default false.
+   */
+  readonly transfer?: boolean;
+}
+
+/** Options of KernelPool.readAggregate. */
+export interface ReadAggregateOptions {
+  /** Path of the sensor database; each worker opens it read-only. */
+  readonly db: string;
+  /** Rows with afterId < id ≤ untilId are read (integers). */
+  readonly afterId: number;
+  readonly untilId: number;
+  /** Tumbling window length, ms; default DEFAULT_WINDOW_MS (5 min). */
+  readonly windowMs?: number;
+}
+
+/** Result of KernelPool.readAggregate. */
+export interface ReadAggregateResult {
+  /** Merged partials; `slot` indexes `sensorIds`. */
+  readonly partials: WindowPartial[];
+  /** sensor_id per slot (null for rows whose sensor_id is NULL). */
+  readonly sensorIds: readonly (string | null)[];
+  /** Rows read. */
+  readonly rows: number;
 }
 
 /** Defaults of KernelPoolOptions (threads resolved at open). */
@@ -95,46 +131,62 @@ export class KernelPool {
   }
 
   /** Window partials of the batch, merged across its tasks, in order of first appearance. */
-  async aggregate(input: AggregateInput, windowMs: number): Promise<WindowPartial[]> {
-    const n = input.id.length;
+  async aggregate(input: AggregateInput, windowMs: number, options: CallOptions = {}): Promise<WindowPartial[]> {
+    const slices = this.#slices(input.id.length);
+    const cut = cutter(slices, options);
     const packed = await Promise.all(
-      this.#slices(n).map(([s, e]) =>
+      slices.map(([s, e]) =>
         this.#run('aggregate', {
           kernel: 'aggregate',
           impl: this.#impl,
           windowMs,
-          input: { id: input.id.slice(s, e), eventMs: input.eventMs.slice(s, e), slot: input.slot.slice(s, e), metrics: input.metrics.map((c) => c.slice(s, e)), score: input.score.slice(s, e), isAnomaly: input.isAnomaly.slice(s, e) },
+          input: { id: cut(input.id, s, e), eventMs: cut(input.eventMs, s, e), slot: cut(input.slot, s, e), metrics: input.metrics.map((c) => cut(c, s, e)), score: cut(input.score, s, e), isAnomaly: cut(input.isAnomaly, s, e) },
         }),
       ),
     );
-    const parts = packed.map(unpackPartials);
-    if (parts.length === 1) return parts[0];
-    const byKey = new Map<string, number>();
-    const out: WindowPartial[] = [];
-    for (const list of parts) {
-      for (const p of list) {
-        const key = `${p.slot}:${p.windowStartMs}`;
-        const k = byKey.get(key);
-        if (k === undefined) {
-          byKey.set(key, out.length);
-          out.push(p);
-        } else out[k] = mergePartials(out[k], p);
-      }
+    if (packed.length === 1) return unpackPartials(packed[0]);
+    const merger = new PartialMerger();
+    for (const p of packed) merger.add(unpackPartials(p));
+    return merger.partials;
+  }
+
+  /**
+   * Workers read rows afterId < id ≤ untilId of the sensor database themselves, in id ranges of
+   * `taskRows` ids, and aggregate them; the main thread only merges partials. Rejects on a bad
+   * range (RangeError) or a database the worker cannot read.
+   */
+  async readAggregate(options: ReadAggregateOptions): Promise<ReadAggregateResult> {
+    const { db, afterId, untilId, windowMs = DEFAULT_WINDOW_MS } = options;
+    if (!(Number.isInteger(afterId) && Number.isInteger(untilId) && afterId <= untilId)) {
+      throw new RangeError(`readAggregate: need integer ids with afterId ≤ untilId, got ${afterId}..${untilId}`);
     }
-    return out;
+    const ranges = this.#slices(untilId - afterId).filter(([s, e]) => e > s);
+    const results = await Promise.all(
+      ranges.map(([s, e]) => this.#run('readAggregate', { kernel: 'readAggregate', impl: this.#impl, db, afterId: afterId + s, untilId: afterId + e, windowMs })),
+    );
+    const slots = new SensorSlots();
+    const merger = new PartialMerger();
+    let rows = 0;
+    for (const r of results) {
+      merger.add(slots.remap(unpackPartials(r.partials), r.sensorIds));
+      rows += r.rows;
+    }
+    return { partials: merger.partials, sensorIds: slots.sensorIds, rows };
   }
 
   /** Per-row RULE masks of the batch. */
-  async validate(input: ValidateInput, limits: ValidationLimits): Promise<Uint32Array> {
+  async validate(input: ValidateInput, limits: ValidationLimits, options: CallOptions = {}): Promise<Uint32Array> {
     const n = input.eventMs.length;
     const out = new Uint32Array(n);
+    const slices = this.#slices(n);
+    const cut = cutter(slices, options);
     await Promise.all(
-      this.#slices(n).map(async ([s, e]) => {
+      slices.map(async ([s, e]) => {
         const mask = await this.#run('validate', {
           kernel: 'validate',
           impl: this.#impl,
           limits,
-          input: { eventMs: input.eventMs.slice(s, e), metrics: input.metrics.map((c) => c.slice(s, e)), latitude: input.latitude.slice(s, e), longitude: input.longitude.slice(s, e), statusCode: input.statusCode.slice(s, e), anomalyFlag: input.anomalyFlag.slice(s, e), nowMs: input.nowMs },
+          input: { eventMs: cut(input.eventMs, s, e), metrics: input.metrics.map((c) => cut(c, s, e)), latitude: cut(input.latitude, s, e), longitude: cut(input.longitude, s, e), statusCode: cut(input.statusCode, s, e), anomalyFlag: cut(input.anomalyFlag, s, e), nowMs: input.nowMs },
         });
         out.set(mask, s);
       }),
@@ -143,12 +195,14 @@ export class KernelPool {
   }
 
   /** Fuzzed positions of the batch. */
-  async fuzz(input: FuzzInput, radiusM: number): Promise<FuzzOutput> {
+  async fuzz(input: FuzzInput, radiusM: number, options: CallOptions = {}): Promise<FuzzOutput> {
     const n = input.slot.length;
     const out = { latitude: new Float64Array(n), longitude: new Float64Array(n), distanceM: new Float64Array(n), fuzzed: new Uint8Array(n) };
+    const slices = this.#slices(n);
+    const cut = cutter(slices, options);
     await Promise.all(
-      this.#slices(n).map(async ([s, e]) => {
-        const r = await this.#run('fuzz', { kernel: 'fuzz', impl: this.#impl, radiusM, input: { latitude: input.latitude.slice(s, e), longitude: input.longitude.slice(s, e), slot: input.slot.slice(s, e), seeds: input.seeds } });
+      slices.map(async ([s, e]) => {
+        const r = await this.#run('fuzz', { kernel: 'fuzz', impl: this.#impl, radiusM, input: { latitude: cut(input.latitude, s, e), longitude: cut(input.longitude, s, e), slot: cut(input.slot, s, e), seeds: input.seeds } });
         out.latitude.set(r.latitude, s);
         out.longitude.set(r.longitude, s);
         out.distanceM.set(r.distanceM, s);
@@ -174,13 +228,26 @@ export class KernelPool {
     while (this.#inFlight >= this.#maxInFlight) await new Promise<void>((resolve) => this.#waiters.push(resolve));
     this.#inFlight++;
     try {
-      return (await this.#piscina.run(task, { name: 'run', transferList: transferables(task.input) })) as PoolResult[K];
+      const transferList = 'input' in task ? transferables(task.input) : [];
+      return (await this.#piscina.run(task, { name: 'run', transferList })) as PoolResult[K];
     } finally {
       this.#inFlight--;
       this.#tasks++;
       this.#waiters.shift()?.();
     }
   }
+}
+
+type Column = Float64Array | Int32Array | Uint8Array;
+
+/**
+ * How a call hands its columns to tasks: a fresh copy of each slice (transferred, so the copy is
+ * the only one), or — when the caller gives its buffers up and one task covers the batch — the
+ * caller's own arrays, transferred as they are.
+ */
+function cutter(slices: ReadonlyArray<[number, number]>, options: CallOptions): <T extends Column>(c: T, s: number, e: number) => T {
+  if (options.transfer === true && slices.length === 1) return (c) => c;
+  return (c, s, e) => c.slice(s, e) as typeof c;
 }
 
 /** The buffers of a task input's own (sliced) columns; `seeds` is shared by every task and stays with the caller. */

@@ -8,6 +8,7 @@ import { Piscina } from 'piscina';
 import { referenceKernels } from '../kernels/reference.ts';
 import { loadWasmKernels } from '../kernels/wasm.ts';
 import { packPartials } from '../kernels/partial.ts';
+import { readAggregateRange } from './read-range.ts';
 import type { KernelImpl, Kernels } from '../kernels/types.ts';
 import type { PoolTask } from './types.ts';
 
@@ -43,6 +44,8 @@ export async function run(task: PoolTask): Promise<unknown> {
     }
     case 'fuzz':
       return moveAll(k.fuzz(task.input, task.radiusM));
+    case 'readAggregate':
+      return moveAll(readAggregateRange(task, k));
     default:
       throw new RangeError(`unknown pool task kernel ${JSON.stringify((task as { kernel: unknown }).kernel)}`);
   }

@@ -46,9 +46,11 @@ export class SensorReader {
       this.#fill!.push(args);
       return 1;
     });
-    // The CASE keeps a number stored in `timestamp` from being read as a Julian day.
+    // Only text starting with a date is parsed: SQLite's date functions also accept `now`, a bare
+    // `HH:MM` (→ 2000-01-01) and numeric text (a Julian day), which would place garbage in a made-up hour.
     this.#page = this.#db.prepare(
-      `SELECT count(${fn}(CASE WHEN typeof("timestamp") = 'text' THEN unixepoch("timestamp", 'subsec') END, ${cols}))
+      `SELECT count(${fn}(CASE WHEN typeof("timestamp") = 'text' AND "timestamp" GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*'
+         THEN unixepoch("timestamp", 'subsec') END, ${cols}))
        FROM (SELECT ${cols} FROM sensor_readings WHERE id > ? AND id <= ? ORDER BY id LIMIT ?)`,
     );
     this.#maxId = this.#db.prepare('SELECT max(id) FROM sensor_readings').pluck();

@@ -5,7 +5,11 @@ import type { Logger } from '../log.ts';
 import type { NodeIdentity } from '../meta/identity.ts';
 import type { StateStore } from '../state/store.ts';
 import type { PipelineType } from '../state/pipeline-types.ts';
+import { resolveFuzzKey } from '../meta/fuzz-key.ts';
+import { createEnrichedStage } from './enriched.ts';
+import { createAggregatedStage } from './aggregated.ts';
 import { createIngestionStage } from './ingestion.ts';
+import { createValidatedStage } from './validated.ts';
 import type { Stage } from './types.ts';
 
 /** What a stage may use besides its batches; built once per run. */
@@ -25,9 +29,22 @@ type StageFactory = (env: StageEnv) => Stage | Promise<Stage>;
 
 const FACTORIES: Record<PipelineType, StageFactory | null> = {
   ingestion: () => createIngestionStage(),
-  validated: null,
-  enriched: null,
-  aggregated: null,
+  validated: async (env) => createValidatedStage({ kernels: await env.kernels() }),
+  enriched: async (env) => {
+    const fuzz = resolveFuzzKey({ store: env.state });
+    // Only where the key came from: the key itself is never logged.
+    if (fuzz.source === 'generated') env.log.info('generated a GPS fuzzing key and stored it in the state database (setting gps_fuzz_key)');
+    return createEnrichedStage({
+      kernels: await env.kernels(),
+      fuzzKey: fuzz.key,
+      radiusKm: env.options.fuzzRadiusKm,
+      keepOriginalGps: env.options.keepOriginalGps,
+      sourceFile: env.sourceFile,
+      identity: env.identity,
+    });
+  },
+  aggregated: async (env) =>
+    createAggregatedStage({ kernels: await env.kernels(), windowMs: env.options.window, latenessMs: env.options.lateness }),
 };
 
 /** Creates the stage for a pipeline type, or a ConfigError (exit 2) for a type not built yet. */

@@ -59,5 +59,21 @@ export async function demoCommand(raw: Record<string, unknown>, out = process.st
   out.write(`\nThe lake is in ${lake} (one folder per bucket, hive partitions year=/month=/day=/hour=).\n`);
   out.write(`History: edgelake pipeline history --db ${dbPath}\n`);
   if (!existsSync(lake)) throw new ConfigError('DEMO_FAILED', 'the demo wrote no lake');
+  // Loaded here, not at the top: DuckDB is only needed once the lake exists.
+  const { buildDashboard } = await import('../../dashboard/build.ts');
+  const { openQueryEngine, knownQueries } = await import('../../query/engine.ts');
+  const { formatNamed } = await import('../../query/format.ts');
+  const report = await buildDashboard({ location: { lake }, out: join(dir, 'report.html') });
+  out.write(`
+The five demo queries over the lake (edgelake query --lake ${lake}):
+
+`);
+  const engine = await openQueryEngine({ lake });
+  try {
+    for (const q of knownQueries('demo')) out.write(formatNamed(await engine.named(q), { maxRows: 20 }) + '\n');
+  } finally {
+    engine.close();
+  }
+  out.write(`Dashboard: ${report.path} (one self-contained file: open it in any browser, offline)\n`);
   return 0;
 }

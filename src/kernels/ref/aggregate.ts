@@ -3,10 +3,24 @@ import { emptyPartial } from '../partial.ts';
 import { checkLengths, checkMetrics, slotRange } from './check.ts';
 
 /**
- * Reference `aggregate`: tumbling windows [k·windowMs, (k+1)·windowMs) on event time per slot.
- * Rows with a non-finite eventMs are skipped; non-finite metric values are left out of that
- * metric only. Welford per metric: n += 1; δ = x − mean; mean += δ/n; m2 += δ·(x − mean).
- * Partials come out in order of first appearance.
+ * Start (ms) of the tumbling window [start, start + windowMs) holding event time e:
+ * w = floor(e · inv) with inv = 1/windowMs, corrected by one step against the boundaries as
+ * computed, so that start ≤ e < start + windowMs. The WASM kernel does the same steps (a
+ * multiplication instead of a division per row); both must stay identical.
+ */
+export function windowStartOf(e: number, windowMs: number, inv: number): number {
+  let w = Math.floor(e * inv);
+  const s = w * windowMs;
+  if (s > e) w -= 1;
+  else if (s + windowMs <= e) w += 1;
+  return w * windowMs;
+}
+
+/**
+ * Reference `aggregate`: tumbling windows [start, start + windowMs) on event time per slot (start
+ * from `windowStartOf`). Rows with a non-finite eventMs are skipped; non-finite metric values are
+ * left out of that metric only. Welford per metric: n += 1; δ = x − mean; mean += δ/n;
+ * m2 += δ·(x − mean). Partials come out in order of first appearance.
  */
 export function aggregateRef(input: AggregateInput, windowMs: number): WindowPartial[] {
   if (!(windowMs > 0 && Number.isFinite(windowMs))) throw new RangeError(`aggregate: windowMs must be a positive number, got ${windowMs}`);
@@ -15,8 +29,9 @@ export function aggregateRef(input: AggregateInput, windowMs: number): WindowPar
   checkLengths('aggregate', n, { eventMs: ev, slot, score, isAnomaly });
   checkMetrics('aggregate', n, input.metrics);
   const slots = slotRange('aggregate', slot) + 1;
-  // A slot's rows mostly land in its latest window: remember it and skip the map lookup.
-  const lastWin = new Float64Array(slots).fill(NaN);
+  // A slot's rows mostly land in its latest window: test the row against that window's bounds
+  // and skip the map lookup (the kernel's per-slot record cache).
+  const inv = 1 / windowMs;
   const lastPart: (WindowPartial | undefined)[] = new Array(slots);
   const byKey = new Map<string, WindowPartial>();
   const out: WindowPartial[] = [];
@@ -25,18 +40,18 @@ export function aggregateRef(input: AggregateInput, windowMs: number): WindowPar
     const e = ev[i];
     if (!(Math.abs(e) < Infinity)) continue;
     const s = slot[i];
-    const w = Math.floor(e / windowMs);
     let p: WindowPartial | undefined;
-    if (lastWin[s] === w) p = lastPart[s];
+    const last = lastPart[s];
+    if (last !== undefined && last.windowStartMs <= e && e < last.windowStartMs + windowMs) p = last;
     else {
-      const key = `${s}:${w}`;
+      const start = windowStartOf(e, windowMs, inv);
+      const key = `${s}:${start}`;
       p = byKey.get(key);
       if (p === undefined) {
-        p = emptyPartial(s, w * windowMs);
+        p = emptyPartial(s, start);
         byKey.set(key, p);
         out.push(p);
       }
-      lastWin[s] = w;
       lastPart[s] = p;
     }
     p = p as WindowPartial;

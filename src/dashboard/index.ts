@@ -1,0 +1,4 @@
+export { buildDashboard, type BuildDashboardOptions, type BuiltDashboard } from './build.ts';
+export { collectDashboardData, REPORT_SQL, PRIORITIES, type DashboardData, type DashboardDataOptions, type StageVolume } from './data.ts';
+export { renderDashboardHtml, type RenderOptions } from './html.ts';
+export { STAGE_COLORS, PRIORITY_COLORS } from './charts.ts';

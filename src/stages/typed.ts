@@ -1,0 +1,111 @@
+import type { ColumnarBatch } from '../batch.ts';
+import { READING_COLUMNS, type NumericColumn, type TextColumn } from '../source/schema.ts';
+
+/**
+ * Typed columns (contract §5, `TYPED_COLUMNS` in src/schema/columns.ts), as every stage after
+ * ingestion writes them: `timestamp` as ISO-8601 UTC with milliseconds (from the event time
+ * SQLite parsed), numbers as numbers, `status_code` as an integer, `anomaly_flag` and `synced`
+ * as booleans. A value that cannot be typed — NULL, text in a REAL column, a BLOB, ±Infinity,
+ * 2 in a 0/1 flag — is `null` here; `_validation` says why (see validation.ts).
+ */
+
+/** Options of {@link typedColumnsEncoder}. */
+export interface TypedColumnsOptions {
+  /**
+   * Coordinates to write instead of the batch's `latitude`/`longitude` (enriched writes fuzzed
+   * ones), per row; NaN → null. Default: the batch's own.
+   */
+  readonly gps?: { readonly latitude: Float64Array; readonly longitude: Float64Array };
+  /** Also write the batch's coordinates as `original_latitude`/`original_longitude` after `longitude`. Default false. */
+  readonly originalGps?: boolean;
+}
+
+const BOOLEAN_COLUMNS = new Set(['anomaly_flag', 'synced']);
+const INTEGER_COLUMNS = new Set(['status_code']);
+
+/**
+ * Builds the encoder of a batch's typed columns: `encode(row)` returns the record's opening
+ * `{"id":…,"timestamp":…,…,"sensor_type":…` (no closing brace), in the contract's column order.
+ * Dictionary values are JSON-escaped once per batch, not once per row; no per-row objects.
+ */
+export function typedColumnsEncoder(batch: ColumnarBatch, opts: TypedColumnsOptions = {}): (row: number) => string {
+  const parts: Array<(row: number) => string> = [];
+  for (const { name, kind } of READING_COLUMNS) {
+    if (name === 'id') continue;
+    const key = `,"${name}":`;
+    if (name === 'timestamp') {
+      const ev = batch.eventMs;
+      const iso = isoFormatter();
+      parts.push((r) => {
+        const s = iso(ev[r]);
+        return s === null ? key + 'null' : key + '"' + s + '"';
+      });
+    } else if (kind === 'text') {
+      const col = batch.text[name as TextColumn];
+      if (!col) throw new RangeError(`typed encoding needs column "${name}", which was not read (read: ${batch.columns.join(', ')})`);
+      // A BLOB in a TEXT column has code -1 (its value sits in batch.irregular): null here.
+      const escaped = col.values.map((v) => JSON.stringify(v));
+      const codes = col.codes;
+      parts.push((r) => (codes[r] < 0 ? key + 'null' : key + escaped[codes[r]]));
+    } else {
+      const gps = name === 'latitude' ? opts.gps?.latitude : name === 'longitude' ? opts.gps?.longitude : undefined;
+      const col = batch.numeric[name as NumericColumn];
+      if (!col) throw new RangeError(`typed encoding needs column "${name}", which was not read (read: ${batch.columns.join(', ')})`);
+      if (BOOLEAN_COLUMNS.has(name)) parts.push((r) => key + (col[r] === 1 ? 'true' : col[r] === 0 ? 'false' : 'null'));
+      else if (INTEGER_COLUMNS.has(name)) parts.push((r) => key + (Number.isInteger(col[r]) ? String(col[r]) : 'null'));
+      else {
+        const values = gps ?? col;
+        parts.push((r) => key + finite(values[r]));
+      }
+      if (name === 'longitude' && opts.originalGps) {
+        const lat = batch.numeric.latitude!;
+        parts.push((r) => ',"original_latitude":' + finite(lat[r]) + ',"original_longitude":' + finite(col[r]));
+      }
+    }
+  }
+  const ids = batch.id;
+  const n = parts.length;
+  return (r) => {
+    let s = '{"id":' + ids[r];
+    for (let i = 0; i < n; i++) s += parts[i](r);
+    return s;
+  };
+}
+
+/** JSON text of a typed number: finite → the number, anything else (NaN = NULL/irregular, ±Infinity) → null. */
+export function finite(v: number): string {
+  return v - v === 0 ? String(v) : 'null';
+}
+
+/** Earliest and latest instants with a four-digit year (0000-01-01 … 9999-12-31), epoch ms. */
+const MIN_ISO_MS = -62167219200000;
+const MAX_ISO_MS = 253402300799999;
+const DAY_MS = 86_400_000;
+const PAD2 = Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0'));
+const PAD3 = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
+
+/**
+ * A formatter of epoch ms as `YYYY-MM-DDTHH:MM:SS.mmmZ` (what `Date#toISOString` writes), null
+ * for NaN or an instant without a four-digit year. It caches the date part of the last day
+ * seen, so rows of one day cost a few table look-ups instead of a Date each.
+ */
+export function isoFormatter(): (ms: number) => string | null {
+  let day = NaN;
+  let prefix = '';
+  return (ms) => {
+    if (!(ms >= MIN_ISO_MS && ms <= MAX_ISO_MS)) return null;
+    const t = Math.floor(ms);
+    const d = Math.floor(t / DAY_MS);
+    if (d !== day) {
+      day = d;
+      prefix = new Date(d * DAY_MS).toISOString().slice(0, 11);
+    }
+    let rest = t - d * DAY_MS;
+    const h = (rest / 3_600_000) | 0;
+    rest -= h * 3_600_000;
+    const m = (rest / 60_000) | 0;
+    rest -= m * 60_000;
+    const s = (rest / 1000) | 0;
+    return prefix + PAD2[h] + ':' + PAD2[m] + ':' + PAD2[s] + '.' + PAD3[rest - s * 1000] + 'Z';
+  };
+}

@@ -1,0 +1,36 @@
+import type { ColumnarBatch } from '../batch.ts';
+import { DEFAULT_LIMITS, type Kernels, type ValidationLimits } from '../kernels/index.ts';
+import { READING_COLUMNS } from '../source/schema.ts';
+import { writeRowObjects } from './rows.ts';
+import { typedColumnsEncoder } from './typed.ts';
+import type { BatchContext, Stage, StageOutput } from './types.ts';
+import { validateBatch } from './validation.ts';
+
+/** Options of {@link createValidatedStage}. */
+export interface ValidatedStageOptions {
+  /** The kernels of the run (`await env.kernels()`), loaded once per stage. */
+  readonly kernels: Kernels;
+  /** Range, timestamp and cross-field limits. Default DEFAULT_LIMITS (src/kernels/types.ts). */
+  readonly limits?: ValidationLimits;
+}
+
+/**
+ * Stage 2, validated: every row as typed columns plus `_validation: {valid, errors}` and
+ * `_pipeline`. Invalid rows are kept and flagged, never dropped; the batch's pass/fail counts
+ * go to the execution history as `details.rejected` and to the metrics as `invalidCount`.
+ */
+export function createValidatedStage(opts: ValidatedStageOptions): Stage {
+  const limits = opts.limits ?? DEFAULT_LIMITS;
+  return {
+    type: 'validated',
+    bucket: 'validated',
+    columns: READING_COLUMNS.map((c) => c.name),
+    async process(batch: ColumnarBatch, ctx: BatchContext): Promise<StageOutput> {
+      // The batch's start time, not the wall clock: a replay then gives the same verdicts.
+      const v = validateBatch(batch, opts.kernels, ctx.startedMs, limits);
+      const columns = typedColumnsEncoder(batch);
+      const objects = await writeRowObjects(batch, ctx, 'validated', 'validated', (r, stamp) => columns(r) + ',"_validation":' + v.json(r) + ',' + stamp + '}');
+      return { objects, recordsOut: batch.length, invalidCount: v.invalidCount, details: { rejected: v.summary } };
+    },
+  };
+}
