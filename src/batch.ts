@@ -38,12 +38,6 @@ export interface ColumnarBatch {
 /** A value as better-sqlite3 returns it. */
 export type StoredValue = number | bigint | string | Buffer | null;
 
-/** First and last id of a non-empty batch. */
-export function idRange(batch: ColumnarBatch): { firstId: number; lastId: number } {
-  if (batch.length === 0) throw new RangeError('idRange of an empty batch');
-  return { firstId: batch.id[0], lastId: batch.id[batch.length - 1] };
-}
-
 /** The value of a column at a row as stored in SQLite (NULL → null), for encoders. */
 export function storedValue(batch: ColumnarBatch, column: ColumnName, row: number): StoredValue {
   const odd = batch.irregular.get(column)?.get(row);

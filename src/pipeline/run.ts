@@ -349,28 +349,7 @@ class Runner {
     const latency = latencySummary(p.eventMs, durableMs);
     const facts = { type: intent.type, firstId: p.firstId, lastId: intent.lastId, recordsIn: p.recordsIn, rawBytes: p.rawBytes, output, processingMs, latency };
     await this.#sink.put(await metricsObjects(facts, ctx));
-    const bytes = bytesOf(output);
-    this.#state.commitBatch(this.#cursor, intent.lastId, sourceAnchor(this.#db, intent.lastId), await p.state, {
-      pipeline_type: intent.type,
-      batch_id: intent.batchId,
-      cursor: this.#cursor,
-      node_id: this.#env.nodeId,
-      job_id: process.env.BACALHAU_JOB_ID ?? null,
-      first_id: p.firstId,
-      last_id: intent.lastId,
-      records_in: p.recordsIn,
-      records_out: output.recordsOut,
-      invalid_count: output.invalidCount ?? null,
-      raw_bytes: p.rawBytes,
-      bytes_written: bytes,
-      objects_written: output.objects.length,
-      started_at: new Date(intent.startedMs).toISOString(),
-      finished_at: new Date().toISOString(),
-      duration_ms: processingMs,
-      latency_ms: latency ? latency.mean : null,
-      details: output.details && Object.keys(output.details).length ? JSON.stringify(output.details) : null,
-    });
-    this.#count({ type: intent.type, batchId: intent.batchId, firstId: p.firstId, lastId: intent.lastId, records: p.recordsIn, objects: output.objects.length, bytes });
+    this.#record(intent, await p.state, { firstId: p.firstId, recordsIn: p.recordsIn, rawBytes: p.rawBytes, output, durationMs: processingMs, latencyMs: latency ? latency.mean : null });
   }
 
   /** At the end of `--once`: emit what a stateful stage still holds, committed like a batch. */
@@ -388,31 +367,45 @@ class Runner {
     const out = await stage.flush(ctx);
     if (out.objects.length === 0) return; // nothing was open: keep the stored state as it is
     await this.#sink.put(out.objects);
-    const bytes = bytesOf(out);
     // The stage's state after the flush (e.g. which windows were emitted) stays with the checkpoint,
     // so rows arriving for a flushed window on a later run become corrections, not a second window.
     const after = out.state ? JSON.stringify({ type: carried.type, state: out.state }) : null;
-    this.#state.commitBatch(this.#cursor, cp.lastId, sourceAnchor(this.#db, cp.lastId), after, {
-      pipeline_type: carried.type,
+    const output = { ...out, details: { flush: true, ...(out.details ?? {}) } };
+    this.#record(intent, after, { firstId: cp.lastId, recordsIn: 0, rawBytes: 0, output, durationMs: performance.now() - t0, latencyMs: null });
+  }
+
+  /**
+   * The commit step shared by batches and final flushes: checkpoint to `intent.lastId` with its
+   * source anchor, the carried stage state and the execution row, in one transaction.
+   */
+  #record(
+    intent: PendingBatch,
+    stageState: string | null,
+    b: { firstId: number; recordsIn: number; rawBytes: number; output: StageOutput; durationMs: number; latencyMs: number | null },
+  ): void {
+    const { output } = b;
+    const bytes = bytesOf(output);
+    this.#state.commitBatch(this.#cursor, intent.lastId, sourceAnchor(this.#db, intent.lastId), stageState, {
+      pipeline_type: intent.type,
       batch_id: intent.batchId,
       cursor: this.#cursor,
       node_id: this.#env.nodeId,
       job_id: process.env.BACALHAU_JOB_ID ?? null,
-      first_id: cp.lastId,
-      last_id: cp.lastId,
-      records_in: 0,
-      records_out: out.recordsOut,
-      invalid_count: null,
-      raw_bytes: 0,
+      first_id: b.firstId,
+      last_id: intent.lastId,
+      records_in: b.recordsIn,
+      records_out: output.recordsOut,
+      invalid_count: output.invalidCount ?? null,
+      raw_bytes: b.rawBytes,
       bytes_written: bytes,
-      objects_written: out.objects.length,
+      objects_written: output.objects.length,
       started_at: new Date(intent.startedMs).toISOString(),
       finished_at: new Date().toISOString(),
-      duration_ms: performance.now() - t0,
-      latency_ms: null,
-      details: JSON.stringify({ flush: true, ...(out.details ?? {}) }),
+      duration_ms: b.durationMs,
+      latency_ms: b.latencyMs,
+      details: output.details && Object.keys(output.details).length ? JSON.stringify(output.details) : null,
     });
-    this.#count({ type: carried.type, batchId: intent.batchId, firstId: cp.lastId, lastId: cp.lastId, records: 0, objects: out.objects.length, bytes });
+    this.#count({ type: intent.type, batchId: intent.batchId, firstId: b.firstId, lastId: intent.lastId, records: b.recordsIn, objects: output.objects.length, bytes });
   }
 
   #context(intent: PendingBatch, final: boolean): BatchContext {

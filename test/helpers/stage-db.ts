@@ -4,9 +4,8 @@
  * and the records of every object read back.
  */
 import Database from 'better-sqlite3';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { listLakeFiles, readLake } from './lake.ts';
 import { parseRunOptions } from '../../src/config.ts';
 import type { Logger } from '../../src/log.ts';
 import { runPipeline, type RunSummary } from '../../src/pipeline/run.ts';
@@ -79,21 +78,15 @@ export async function runStage(opts: { db: string; lake: string; type: string; l
   return runPipeline(parseRunOptions({ once: true, progress: false, ...rest }), { log: log ?? memoryLogger() });
 }
 
-/** Every file below `dir`, recursively. */
+/** Every file below `dir`, recursively (absolute paths). */
 export function filesUnder(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const p = join(dir, name);
-    return statSync(p).isDirectory() ? filesUnder(p) : [p];
-  });
+  return listLakeFiles(dir).map((rel) => join(dir, rel));
 }
 
-/** The records of every `.jsonl.gz` object in `lake` whose path contains `bucketPart`, sorted by id. */
+/** The records of every `.jsonl.gz` object in `lake` whose `bucket/key` contains `bucketPart`, sorted by id. */
 export function lakeRecords(lake: string, bucketPart: string): Array<Record<string, unknown>> {
-  const out: Array<Record<string, unknown>> = [];
-  for (const f of filesUnder(lake)) {
-    if (!f.includes(bucketPart) || !f.endsWith('.jsonl.gz')) continue;
-    const text = gunzipSync(readFileSync(f)).toString('utf8');
-    for (const line of text.split('\n')) if (line) out.push(JSON.parse(line) as Record<string, unknown>);
-  }
-  return out.sort((a, b) => Number(a.id) - Number(b.id));
+  return readLake(lake)
+    .filter((o) => `${o.bucket}/${o.key}`.includes(bucketPart))
+    .flatMap((o) => o.records)
+    .sort((a, b) => Number(a.id) - Number(b.id));
 }
