@@ -13,6 +13,7 @@ import { AlertRecord, LatencyMetricsRecord } from '../src/schema/records.ts';
 import { readLake } from './helpers/lake.ts';
 import { createSensorDb, goodRow, insertRows, query, type TestRow } from './helpers/sensor-db.ts';
 import { tempDir } from './helpers/tmp.ts';
+import { until } from './helpers/until.ts';
 
 const NODE = 'edge-alerts-1';
 const EMERGENCY = 'expanso-databricks-emergency-us-west-2';
@@ -151,6 +152,8 @@ describe('alerts', () => {
     w.close();
     await new Promise<void>((resolve) => batchSeen.push(resolve));
     assert.ok(batches > before, 'batches are still committed while the receiver fails');
+    // The router polls on its own schedule; the batch commit does not imply it has seen rows 301..350 yet.
+    await until('the 5 new alerts in the emergency bucket', () => emergency(join(dir, 'lake')).length >= 35);
     ac.abort();
     await run;
     assert.ok(query<{ n: number }>(db, 'SELECT count(*) AS n FROM edgelake_alert_outbox')[0].n <= 10, 'the queue stays bounded');
