@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RunOptions } from '../config.ts';
 import { PipelineError, messageOf } from '../errors.ts';
+import { crashPoint } from '../faults.ts';
 import { loadKernels, type Kernels } from '../kernels/index.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { readNodeIdentity, resolveNodeId } from '../meta/identity.ts';
@@ -340,8 +341,10 @@ class Runner {
   /** Records the intent, uploads, writes the metrics, commits. */
   async #commit(p: Prepared): Promise<void> {
     if (!p.recorded) this.#state.beginBatch(this.#cursor, p.intent);
+    crashPoint('intent-recorded');
     const output = await p.output;
     await this.#sink.put(output.objects);
+    crashPoint('batch-uploaded');
     const durableMs = Date.now();
     const processingMs = performance.now() - p.t0;
     const { intent } = p;
@@ -405,6 +408,7 @@ class Runner {
       latency_ms: b.latencyMs,
       details: output.details && Object.keys(output.details).length ? JSON.stringify(output.details) : null,
     });
+    crashPoint('batch-committed');
     this.#count({ type: intent.type, batchId: intent.batchId, firstId: b.firstId, lastId: intent.lastId, records: b.recordsIn, objects: output.objects.length, bytes });
   }
 

@@ -2,6 +2,7 @@ import { constants } from 'node:fs';
 import { mkdir, open, rename, rm, access } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { ConfigError, PipelineError } from '../errors.ts';
+import { crashPoint } from '../faults.ts';
 import type { Sink, SinkObject } from './types.ts';
 
 /** Options of {@link LakeSink}. */
@@ -56,7 +57,10 @@ export class LakeSink implements Sink {
   async put(objects: readonly SinkObject[]): Promise<void> {
     let next = 0;
     const worker = async () => {
-      while (next < objects.length) await this.#write(objects[next++]);
+      while (next < objects.length) {
+        await this.#write(objects[next++]);
+        crashPoint('object-written');
+      }
     };
     await Promise.all(Array.from({ length: Math.min(this.#concurrency, objects.length) }, worker));
   }

@@ -4,6 +4,7 @@
  * parallelism and the retry policy of `s3-retry.ts`. Credentials come only from the SDK's
  * default chain (environment, profiles, roles) and never appear in `location` or in errors.
  */
+import { crashPoint } from '../faults.ts';
 import { createHash } from 'node:crypto';
 import { CreateBucketCommand, HeadBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { BucketLocationConstraint } from '@aws-sdk/client-s3';
@@ -172,6 +173,7 @@ export class S3Sink implements Sink {
         const object = objects[next++];
         try {
           await this.#putOne(object);
+          crashPoint('object-written');
         } catch (err) {
           failure ??= this.#putError(object, err);
         }
