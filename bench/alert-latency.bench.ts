@@ -2,21 +2,22 @@
  * Alert latency: a writer process commits 10k rows/s (100 rows every 10 ms, 1% flagged by the
  * sensor) while `run` follows the database (ingestion stage, alerts on, rate limit off) and POSTs
  * to a local receiver. Latency = webhook receipt − the writer's commit of that row (same clock).
- * Run: node --import tsx bench/alert-latency.bench.ts [seconds]
+ * `edgelake run` is a child process (the compiled CLI when build/ exists), so neither the writer nor the
+ * receiver shares its event loop.
+ * Run: node --import tsx bench/alert-latency.bench.ts [seconds] [extra run flags…]
  */
-import { fork } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { parseRunOptions } from '../src/config.ts';
-import { createLogger } from '../src/log.ts';
-import { runPipeline } from '../src/pipeline/run.ts';
 import { SENSOR_READINGS_DDL } from '../src/source/schema.ts';
 
 const seconds = Number(process.argv[2] ?? 10);
+/** Extra `run` flags after the seconds, e.g. `--type aggregated` or `--read-threads 0`. */
+const extra = process.argv[3] === '--writer' ? [] : process.argv.slice(3);
 if (process.argv[3] === '--writer') {
   // Child: the sensor writer.
   const db = new Database(process.argv[4]);
@@ -64,9 +65,13 @@ if (process.argv[3] === '--writer') {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
-  const ac = new AbortController();
-  const options = { ...parseRunOptions({ db: dbPath, lake: join(dir, 'lake'), nodeId: 'bench', progress: false, alertWebhook: [`http://127.0.0.1:${port}/`] }), alertRateLimit: 0 };
-  const run = runPipeline(options, { signal: ac.signal, log: createLogger({ quiet: true }) });
+  // The pipeline is its own process, as on a node: the receiver here never shares its event loop.
+  const cli = existsSync(new URL('../build/cli/main.js', import.meta.url)) ? ['build/cli/main.js'] : ['--import', 'tsx', 'src/cli/main.ts'];
+  const run = spawn(process.execPath, [...cli, 'run', '--db', dbPath, '--lake', join(dir, 'lake'), '--node-id', 'bench', '--no-progress', '--alert-rate-limit', '0', '--alert-webhook', `http://127.0.0.1:${port}/`, ...extra], {
+    cwd: new URL('..', import.meta.url).pathname,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const ended = new Promise((r) => run.on('close', r));
   const child = fork(new URL(import.meta.url).pathname, [String(seconds), '--writer', dbPath], { execArgv: ['--import', 'tsx'] });
   await new Promise<void>((resolve) =>
     child.on('message', (m: { done?: boolean; first: number; last: number; committed: number }) => {
@@ -76,8 +81,8 @@ if (process.argv[3] === '--writer') {
     }),
   );
   await new Promise((r) => setTimeout(r, 1000)); // let the last alerts arrive
-  ac.abort();
-  await run;
+  run.kill('SIGTERM');
+  await ended;
   server.close();
   latencies.sort((a, b) => a - b);
   const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))].toFixed(1);

@@ -15,18 +15,28 @@ export function parseDuration(text: string): number {
   return Number(m[1]) * unit;
 }
 
-const duration = (what: string) =>
+const duration = (what: string, opts: { positive?: boolean } = {}) =>
   z.union([z.number(), z.string()]).transform((v, ctx) => {
     const ms = typeof v === 'number' ? v * 1000 : parseDuration(v);
     if (!Number.isFinite(ms) || ms < 0) {
       ctx.addIssue({ code: 'custom', message: `${what}: ${JSON.stringify(v)} is not a duration (examples: 250ms, 30s, 5m, 1h)` });
       return z.NEVER;
     }
+    if (opts.positive && ms === 0) {
+      ctx.addIssue({ code: 'custom', message: `${what}: must be longer than 0 (examples: 1m, 5m, 1h)` });
+      return z.NEVER;
+    }
     return ms;
   });
 
+/** Turns an empty or blank flag value into NaN: `z.coerce.number` would read `--gzip-level ""` as 0. */
+export const blankToNaN = (v: unknown): unknown => (typeof v === 'string' && v.trim() === '' ? NaN : v);
+
 const int = (min: number, max: number) =>
-  z.coerce.number({ message: 'must be a number' }).int('must be a whole number').min(min, `must be at least ${min}`).max(max, `must be at most ${max}`);
+  z.preprocess(
+    blankToNaN,
+    z.coerce.number({ message: 'must be a number' }).int('must be a whole number').min(min, `must be at least ${min}`).max(max, `must be at most ${max}`),
+  );
 
 const bucketPrefix = z
   .string()
@@ -81,9 +91,12 @@ export const RunOptionsSchema = z
     alertQueueLimit: int(1, 10_000_000).default(10_000).describe('Undelivered webhook alerts kept per URL (oldest dropped; they stay in the emergency bucket). Default 10000'),
     alerts: z.boolean().default(true).describe('Detect and route alerts beside the active stage (--no-alerts turns off)'),
     kernels: z.enum(['wasm', 'ts']).default('wasm').describe('Kernel implementation. Default wasm'),
+    readThreads: int(0, 64)
+      .optional()
+      .describe('Worker threads that read large batches from SQLite (0 = read on the main thread). Default: the CPU count, at most 4'),
     keepOriginalGps: z.boolean().default(false).describe('Keep true coordinates as original_latitude/original_longitude'),
     fuzzRadiusKm: z.coerce.number().positive().max(100).default(1).describe('GPS fuzzing radius. Default 1 km'),
-    window: duration('--window').default(300_000).describe('Aggregation window. Default 5m'),
+    window: duration('--window', { positive: true }).default(300_000).describe('Aggregation window. Default 5m'),
     lateness: duration('--lateness').default(60_000).describe('Allowed lateness before a window closes. Default 1m'),
     flushWindows: z.boolean().default(true).describe('With --once, emit still-open windows at the end (--no-flush-windows keeps them open)'),
     progress: z.boolean().default(true).describe('Show progress (TTY: a bar; otherwise a line per second)'),

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RunOptions } from '../config.ts';
@@ -9,8 +10,8 @@ import { createLogger, type Logger } from '../log.ts';
 import { readNodeIdentity, resolveNodeId } from '../meta/identity.ts';
 import { pipelineVersion } from '../meta/version.ts';
 import { openSensorDb, sourceAnchor } from '../source/open.ts';
-import { SensorReader } from '../source/reader.ts';
-import { AlertRouter } from '../alerts/router.ts';
+import { ReaderFactory, type BatchReader } from '../source/pooled-reader.ts';
+import { AlertThread } from '../alerts/thread.ts';
 import { createSink } from '../sink/index.ts';
 import { bucketName, type BucketStage } from '../sink/key.ts';
 import type { Sink } from '../sink/types.ts';
@@ -70,6 +71,7 @@ export async function runPipeline(options: RunOptions, hooks: RunHooks = {}): Pr
   const db = openSensorDb(options.db);
   const stateDb = options.stateDb ? openStateDb(options.stateDb) : db;
   let sink: Sink | null = null;
+  let readers: ReaderFactory | null = null;
   try {
     const state = new StateStore(stateDb);
     const identity = options.nodeIdentity ? readNodeIdentity(options.nodeIdentity) : null;
@@ -82,14 +84,11 @@ export async function runPipeline(options: RunOptions, hooks: RunHooks = {}): Pr
     >;
     await sink.prepare(Object.values(buckets));
     const env: StageEnv = { options, kernels: () => (kernels ??= loadKernels(options.kernels)), nodeId, identity, state, sourceFile: resolve(options.db), log };
-    const runner = new Runner(db, state, sink, env, buckets, log, hooks);
-    // Stage 5 runs beside the stage loop on the same connections, with its own cursor; not when
-    // reprocessing history (--from-id), which must not alert again.
-    const alerts =
-      options.alerts && options.fromId === undefined
-        ? new AlertRouter({ db, stateDb, state, sink, buckets, nodeId, version: pipelineVersion(), options, kernels: env.kernels, log })
-        : null;
-    alerts?.start();
+    readers = new ReaderFactory({ db, path: resolve(options.db), threads: options.readThreads ?? Math.min(4, availableParallelism()), impl: options.kernels });
+    const runner = new Runner(db, state, sink, env, buckets, log, hooks, readers);
+    // Stage 5 runs beside the stage loop, on its own thread and connections, with its own cursor;
+    // not when reprocessing history (--from-id), which must not alert again.
+    const alerts = options.alerts && options.fromId === undefined ? await AlertThread.start({ options, nodeId, version: pipelineVersion(), buckets }, log) : null;
     try {
       return await runner.run();
     } finally {
@@ -98,6 +97,7 @@ export async function runPipeline(options: RunOptions, hooks: RunHooks = {}): Pr
     }
   } finally {
     await sink?.close().catch(() => {});
+    await readers?.close().catch(() => {});
     if (stateDb !== db) stateDb.close();
     db.close();
   }
@@ -138,15 +138,26 @@ class Runner {
   readonly #hooks: RunHooks;
   readonly #cursor: string;
   readonly #stages = new Map<PipelineType, Stage>();
-  readonly #readers = new Map<string, SensorReader>();
+  readonly #readers = new Map<string, BatchReader>();
+  readonly #newReaders: ReaderFactory;
   readonly #version = pipelineVersion();
   #keyNode: string;
   /** Stage state after the last *prepared* batch (ahead of the checkpoint while batches are in flight). */
   #carried: StoredStageState | null = null;
   #totals = { batches: 0, rows: 0, objects: 0, bytes: 0, lastId: 0 };
 
-  constructor(db: Database.Database, state: StateStore, sink: Sink, env: StageEnv, buckets: Record<BucketStage, string>, log: Logger, hooks: RunHooks) {
+  constructor(
+    db: Database.Database,
+    state: StateStore,
+    sink: Sink,
+    env: StageEnv,
+    buckets: Record<BucketStage, string>,
+    log: Logger,
+    hooks: RunHooks,
+    readers: ReaderFactory,
+  ) {
     this.#db = db;
+    this.#newReaders = readers;
     this.#state = state;
     this.#sink = sink;
     this.#env = env;
@@ -254,7 +265,9 @@ class Runner {
         progress.update(head.intent.lastId, maxId);
       }
     } finally {
-      // Batches prepared but not committed are dropped: nothing of theirs was uploaded.
+      // Batches prepared but not committed are dropped: nothing of theirs was uploaded. So is any
+      // read-ahead: the next drain starts again from the checkpoint, and the source may change meanwhile.
+      for (const r of this.#readers.values()) r.reset();
       await Promise.allSettled(queue.map((p) => p.output));
     }
   }
@@ -278,12 +291,12 @@ class Runner {
     return true;
   }
 
-  #reader(type: PipelineType): SensorReader {
+  #reader(type: PipelineType): BatchReader {
     const stage = this.#stages.get(type);
     const key = stage ? type : 'ingestion';
     let r = this.#readers.get(key);
     if (!r) {
-      r = new SensorReader({ db: this.#db, columns: stage?.columns });
+      r = this.#newReaders.reader(stage?.columns);
       this.#readers.set(key, r);
     }
     return r;
@@ -306,9 +319,9 @@ class Runner {
     const stage = await this.#stage(type);
     const prev = this.#carried && this.#carried.type !== type ? await this.#stage(this.#carried.type) : null;
     const t0 = performance.now();
-    const batch = pending
+    const batch = await (pending
       ? this.#reader(type).read(pending.afterId, Math.max(o.batchSize, pending.limit), pending.lastId)
-      : this.#reader(type).read(afterId, o.batchSize);
+      : this.#reader(type).read(afterId, o.batchSize));
     if (batch.length === 0) {
       if (pending) throw new PipelineError('SOURCE_CHANGED', `the pending batch of ids ${pending.afterId + 1}-${pending.lastId} is gone from the source`);
       return null;

@@ -13,7 +13,11 @@ import { Piscina } from 'piscina';
 import { unpackPartials } from '../kernels/partial.ts';
 import { DEFAULT_LIMITS, DEFAULT_WINDOW_MS } from '../kernels/types.ts';
 import type { AggregateInput, FuzzInput, FuzzOutput, KernelImpl, ValidateInput, ValidationLimits, WindowPartial } from '../kernels/types.ts';
+import type { ColumnarBatch } from '../batch.ts';
+import { concatBatches } from '../source/concat.ts';
+import type { ColumnName } from '../source/schema.ts';
 import { PartialMerger, SensorSlots } from './merge.ts';
+import { reviveBatch } from './read-columns.ts';
 import type { PoolResult, PoolTask } from './types.ts';
 
 /** Options of KernelPool.open. */
@@ -48,6 +52,26 @@ export interface ReadAggregateOptions {
   readonly untilId: number;
   /** Tumbling window length, ms; default DEFAULT_WINDOW_MS (5 min). */
   readonly windowMs?: number;
+}
+
+/** One worker's share of a KernelPool.readColumns call: rows afterId < id ≤ untilId, `rows` of them at most. */
+export interface ReadPart {
+  readonly afterId: number;
+  readonly untilId: number;
+  /** Rows in the range (the worker allocates exactly this much; sparse ids cost nothing). */
+  readonly rows: number;
+}
+
+/** Options of KernelPool.readColumns. */
+export interface ReadColumnsOptions {
+  /** Path of the sensor database; each worker opens it read-only. */
+  readonly db: string;
+  /** Consecutive id ranges in ascending order, one task each. */
+  readonly parts: readonly ReadPart[];
+  /** Columns to read (`id` and `timestamp` are always read). */
+  readonly columns: readonly ColumnName[];
+  /** Keep the timestamp text as stored. Default true. */
+  readonly keepTimestampText?: boolean;
 }
 
 /** Result of KernelPool.readAggregate. */
@@ -172,6 +196,21 @@ export class KernelPool {
       rows += r.rows;
     }
     return { partials: merger.partials, sensorIds: slots.sensorIds, rows };
+  }
+
+  /**
+   * Rows of the sensor database as one ColumnarBatch, read by the workers in parallel: each
+   * part (consecutive id ranges, in order) goes to a worker, which reads it over its own
+   * read-only connection; the parts are joined in id order. Rejects like SensorReader.read
+   * (PipelineError SOURCE_READ_FAILED) or with a RangeError for a malformed part.
+   */
+  async readColumns(options: ReadColumnsOptions): Promise<ColumnarBatch> {
+    const { db, parts, columns, keepTimestampText = true } = options;
+    if (parts.length === 0) throw new RangeError('readColumns: need at least one part');
+    const batches = await Promise.all(
+      parts.map((p) => this.#run('readColumns', { kernel: 'readColumns', impl: this.#impl, db, afterId: p.afterId, untilId: p.untilId, limit: p.rows, columns, keepTimestampText })),
+    );
+    return concatBatches(batches.map(reviveBatch));
   }
 
   /** Per-row RULE masks of the batch. */

@@ -1,4 +1,6 @@
 /** The messages that cross into pool workers and back: one place for their shapes. */
+import type { ColumnarBatch } from '../batch.ts';
+import type { ColumnName } from '../source/schema.ts';
 import type { AggregateInput, FuzzInput, FuzzOutput, KernelImpl, ValidateInput, ValidationLimits } from '../kernels/types.ts';
 
 /** A worker reads rows `afterId < id ≤ untilId` of `sensor_readings` itself and aggregates them. */
@@ -12,12 +14,27 @@ export interface ReadAggregateTask {
   readonly windowMs: number;
 }
 
+/** A worker reads rows `afterId < id ≤ untilId` into a ColumnarBatch of the given columns (transferred back). */
+export interface ReadColumnsTask {
+  readonly kernel: 'readColumns';
+  readonly impl: KernelImpl;
+  /** Path of the sensor database, opened read-only by the worker (one connection per thread and path). */
+  readonly db: string;
+  readonly afterId: number;
+  readonly untilId: number;
+  /** Rows at most (the capacity the worker allocates). */
+  readonly limit: number;
+  readonly columns: readonly ColumnName[];
+  readonly keepTimestampText: boolean;
+}
+
 /** One kernel run on one batch slice; typed arrays are transferred, not copied. */
 export type PoolTask =
   | { readonly kernel: 'aggregate'; readonly impl: KernelImpl; readonly input: AggregateInput; readonly windowMs: number }
   | { readonly kernel: 'validate'; readonly impl: KernelImpl; readonly input: ValidateInput; readonly limits: ValidationLimits }
   | { readonly kernel: 'fuzz'; readonly impl: KernelImpl; readonly input: FuzzInput; readonly radiusM: number }
-  | ReadAggregateTask;
+  | ReadAggregateTask
+  | ReadColumnsTask;
 
 /** What a worker returns for a ReadAggregateTask. */
 export interface RangePartials {
@@ -36,4 +53,5 @@ export interface PoolResult {
   validate: Uint32Array;
   fuzz: FuzzOutput;
   readAggregate: RangePartials;
+  readColumns: ColumnarBatch;
 }

@@ -9,6 +9,7 @@ import { referenceKernels } from '../kernels/reference.ts';
 import { loadWasmKernels } from '../kernels/wasm.ts';
 import { packPartials } from '../kernels/partial.ts';
 import { readAggregateRange } from './read-range.ts';
+import { batchBuffers, readColumnsRange } from './read-columns.ts';
 import type { KernelImpl, Kernels } from '../kernels/types.ts';
 import type { PoolTask } from './types.ts';
 
@@ -46,6 +47,10 @@ export async function run(task: PoolTask): Promise<unknown> {
       return moveAll(k.fuzz(task.input, task.radiusM));
     case 'readAggregate':
       return moveAll(readAggregateRange(task, k));
+    case 'readColumns': {
+      const batch = readColumnsRange(task);
+      return Piscina.move({ [Piscina.transferableSymbol]: batchBuffers(batch), [Piscina.valueSymbol]: batch } as unknown as Parameters<typeof Piscina.move>[0]);
+    }
     default:
       throw new RangeError(`unknown pool task kernel ${JSON.stringify((task as { kernel: unknown }).kernel)}`);
   }

@@ -21,8 +21,11 @@ export interface AggregatedOptions {
   readonly thresholds?: ScoreThresholds;
 }
 
-/** The source columns the stage reads: sensor, event time, the five metrics and the sensor's flag. */
-export const AGGREGATED_COLUMNS: readonly ColumnName[] = ['id', 'timestamp', 'sensor_id', ...METRICS, 'anomaly_flag'];
+/**
+ * The source columns the stage reads: sensor, the five metrics and the sensor's flag (id and the
+ * event time are always read; the timestamp text is not needed, only its parsed value).
+ */
+export const AGGREGATED_COLUMNS: readonly ColumnName[] = ['id', 'sensor_id', ...METRICS, 'anomaly_flag'];
 
 /** Stage state as stored with the checkpoint (JSON), version 1. */
 interface AggregatedState {

@@ -1,0 +1,86 @@
+/**
+ * Worker side of KernelPool.readColumns: a worker reads its own id range of the sensor
+ * database into a ColumnarBatch, and the batch crosses back to the main thread with its
+ * typed arrays transferred, not copied. Row materialisation, not arithmetic, bounds the
+ * pipeline (shared/PERFORMANCE.md), so moving it off the main thread is what lets two cores
+ * read at once and keeps the main thread's event loop free for the alert path and uploads.
+ */
+import Database from 'better-sqlite3';
+import { statSync } from 'node:fs';
+import type { ColumnarBatch, StoredValue } from '../batch.ts';
+import { PipelineError } from '../errors.ts';
+import { BUSY_TIMEOUT_MS } from '../source/open.ts';
+import { SensorReader } from '../source/reader.ts';
+import type { ColumnName } from '../source/schema.ts';
+import type { ReadColumnsTask } from './types.ts';
+
+/** One read-only connection per database path and thread; reopened when the file was replaced. */
+const connections = new Map<string, { db: Database.Database; ino: number; dev: number; readers: Map<string, SensorReader> }>();
+
+function readerFor(path: string, columns: readonly ColumnName[], keepTimestampText: boolean): SensorReader {
+  let st: { ino: number; dev: number };
+  try {
+    st = statSync(path);
+  } catch (err) {
+    throw new PipelineError('SOURCE_READ_FAILED', `pool worker cannot stat ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  let conn = connections.get(path);
+  if (conn && (conn.ino !== st.ino || conn.dev !== st.dev)) {
+    // A restarted sensor replaced the file: the old connection would keep reading the old inode.
+    conn.db.close();
+    connections.delete(path);
+    conn = undefined;
+  }
+  if (!conn) {
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(path, { readonly: true, fileMustExist: true });
+      db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    } catch (err) {
+      db?.close();
+      throw new PipelineError('SOURCE_READ_FAILED', `pool worker cannot open ${path} read-only: ${(err as Error).message}`, { cause: err });
+    }
+    conn = { db, ino: st.ino, dev: st.dev, readers: new Map() };
+    connections.set(path, conn);
+  }
+  const key = `${keepTimestampText ? 1 : 0}:${columns.join(',')}`;
+  let r = conn.readers.get(key);
+  if (!r) conn.readers.set(key, (r = new SensorReader({ db: conn.db, columns, keepTimestampText })));
+  return r;
+}
+
+/** Reads up to `limit` rows afterId < id ≤ untilId into a batch. */
+export function readColumnsRange(task: ReadColumnsTask): ColumnarBatch {
+  if (!(Number.isInteger(task.afterId) && Number.isInteger(task.untilId) && task.afterId < task.untilId)) {
+    throw new RangeError(`readColumns: need integer ids with afterId < untilId, got ${task.afterId}..${task.untilId}`);
+  }
+  return readerFor(task.db, task.columns, task.keepTimestampText).read(task.afterId, task.limit, task.untilId);
+}
+
+/** The buffers a batch can give away: its typed columns (each Filler allocation is its own buffer). */
+export function batchBuffers(batch: ColumnarBatch): ArrayBuffer[] {
+  const out = new Set<ArrayBuffer>();
+  const add = (a: ArrayBufferView) => {
+    if (a.buffer instanceof ArrayBuffer && a.buffer.byteLength > 0) out.add(a.buffer);
+  };
+  add(batch.id);
+  add(batch.eventMs);
+  for (const c of Object.values(batch.numeric)) add(c);
+  for (const d of Object.values(batch.text)) add(d.codes);
+  return [...out];
+}
+
+/**
+ * Undoes what structured cloning did to a batch: a BLOB (Buffer) arrives as a plain
+ * Uint8Array, and encoders tell BLOBs apart with Buffer.isBuffer.
+ */
+export function reviveBatch(batch: ColumnarBatch): ColumnarBatch {
+  for (const rows of batch.irregular.values()) {
+    const m = rows as Map<number, StoredValue>;
+    for (const [row, v] of m) {
+      const u = v as unknown;
+      if (u instanceof Uint8Array && !Buffer.isBuffer(u)) m.set(row, Buffer.from(u.buffer, u.byteOffset, u.byteLength));
+    }
+  }
+  return batch;
+}
