@@ -142,7 +142,7 @@ test('an S3 lake is mirrored through the SDK into a cache that re-downloads only
   assert.deepEqual([again.downloaded, again.unchanged, again.removed], [0, first.listed, 0]);
 
   // one object rewritten with other content, one deleted from the cache by hand: only those two are fetched
-  const client = createS3Client({ endpoint: server.endpoint, region: 'us-west-2', createBuckets: false });
+  const client = await createS3Client({ endpoint: server.endpoint, region: 'us-west-2', createBuckets: false });
   t.after(() => client.destroy());
   const [a, b] = stored;
   await client.send(new PutObjectCommand({ Bucket: INGESTION_BUCKET, Key: a.key, Body: await server.readObject(INGESTION_BUCKET, b.key) }));

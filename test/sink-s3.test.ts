@@ -73,7 +73,7 @@ describe('S3 sink against s3rver on loopback', () => {
     );
     await sink.put(objects);
 
-    const client = createS3Client({ endpoint: s3.endpoint, region: REGION, createBuckets: false });
+    const client = await createS3Client({ endpoint: s3.endpoint, region: REGION, createBuckets: false });
     try {
       for (const o of objects) {
         const got = await client.send(new GetObjectCommand({ Bucket: o.bucket, Key: o.key }));
@@ -99,7 +99,7 @@ describe('S3 sink against s3rver on loopback', () => {
     const replay = gzObject(key, [{ v: 'new' }, { v: 'new too' }]);
     await sink.put([replay]);
 
-    const client = createS3Client({ endpoint: s3.endpoint, region: REGION, createBuckets: false });
+    const client = await createS3Client({ endpoint: s3.endpoint, region: REGION, createBuckets: false });
     try {
       const listed = await client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'alerts/' }));
       assert.deepEqual(listed.Contents?.map((c) => c.Key), [key]);

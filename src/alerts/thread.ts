@@ -42,9 +42,12 @@ export class AlertThread {
     const ts = workerUrl.pathname.endsWith('.ts');
     const execArgv = [...process.execArgv];
     if (ts && !execArgv.some((a) => a.includes('tsx'))) execArgv.push('--import', 'tsx');
+    // A small young generation: polls are ≤ 10k rows, and the default lets an idle-ish thread keep
+    // tens of MB of garbage resident on a node whose whole budget is ~300 MB.
+    const resourceLimits = { maxYoungGenerationSizeMb: 8 };
     this.#worker = ts
-      ? new Worker(new URL('./thread-entry.cjs', import.meta.url), { workerData: { ...data, entry: fileURLToPath(workerUrl) }, execArgv })
-      : new Worker(workerUrl, { workerData: data, execArgv });
+      ? new Worker(new URL('./thread-entry.cjs', import.meta.url), { workerData: { ...data, entry: fileURLToPath(workerUrl) }, execArgv, resourceLimits })
+      : new Worker(workerUrl, { workerData: data, execArgv, resourceLimits });
     let stats: AlertStats | null = null;
     let onStarted!: () => void;
     this.#started = new Promise((resolve) => (onStarted = resolve));

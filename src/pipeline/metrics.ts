@@ -1,7 +1,7 @@
 import type { BatchContext, StageOutput } from '../stages/types.ts';
 import { pipelineStamp } from '../stages/rows.ts';
 import { rowObjectKey } from '../sink/key.ts';
-import { LineBuffer, gzipBuffer } from '../sink/jsonl.ts';
+import { gzipLines } from '../sink/jsonl.ts';
 import type { SinkObject } from '../sink/types.ts';
 import type { PipelineType } from '../state/pipeline-types.ts';
 
@@ -104,9 +104,7 @@ export async function metricsObjects(facts: BatchFacts, ctx: BatchContext): Prom
 }
 
 async function oneRecordObject(bucket: string, key: string, record: object, stamp: string): Promise<SinkObject> {
-  const lines = new LineBuffer(1024);
-  lines.add(JSON.stringify(record).slice(0, -1) + ',' + stamp + '}');
-  return { bucket, key, body: await gzipBuffer(lines), records: 1 };
+  return { bucket, key, body: await gzipLines([JSON.stringify(record).slice(0, -1) + ',' + stamp + '}']), records: 1 };
 }
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;

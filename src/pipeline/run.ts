@@ -1,5 +1,4 @@
 import type Database from 'better-sqlite3';
-import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RunOptions } from '../config.ts';
@@ -84,7 +83,7 @@ export async function runPipeline(options: RunOptions, hooks: RunHooks = {}): Pr
     >;
     await sink.prepare(Object.values(buckets));
     const env: StageEnv = { options, kernels: () => (kernels ??= loadKernels(options.kernels)), nodeId, identity, state, sourceFile: resolve(options.db), log };
-    readers = new ReaderFactory({ db, path: resolve(options.db), threads: options.readThreads ?? Math.min(4, availableParallelism()), impl: options.kernels });
+    readers = new ReaderFactory({ db, path: resolve(options.db), threads: options.readThreads, impl: options.kernels });
     const runner = new Runner(db, state, sink, env, buckets, log, hooks, readers);
     // Stage 5 runs beside the stage loop, on its own thread and connections, with its own cursor;
     // not when reprocessing history (--from-id), which must not alert again.
@@ -296,7 +295,7 @@ class Runner {
     const key = stage ? type : 'ingestion';
     let r = this.#readers.get(key);
     if (!r) {
-      r = this.#newReaders.reader(stage?.columns);
+      r = this.#newReaders.reader(stage?.columns, stage?.readBound);
       this.#readers.set(key, r);
     }
     return r;

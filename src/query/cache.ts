@@ -68,7 +68,7 @@ const RETRY = { maxAttempts: 4, baseMs: 200, maxDelayMs: 5_000 } as const;
  * S3_READ_FAILED otherwise.
  */
 export async function syncS3Cache(opts: S3CacheOptions): Promise<S3CacheSummary> {
-  const client = opts.client ?? createS3Client({ endpoint: opts.endpoint, region: opts.region, createBuckets: false });
+  const client = opts.client ?? (await createS3Client({ endpoint: opts.endpoint, region: opts.region, createBuckets: false }));
   const where = opts.endpoint ?? `S3 (region ${opts.region})`;
   try {
     mkdirSync(opts.cacheDir, { recursive: true });

@@ -6,8 +6,8 @@
  */
 import { crashPoint } from '../faults.ts';
 import { createHash } from 'node:crypto';
-import { CreateBucketCommand, HeadBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import type { BucketLocationConstraint } from '@aws-sdk/client-s3';
+import type * as S3Sdk from '@aws-sdk/client-s3';
+import type { BucketLocationConstraint, S3Client } from '@aws-sdk/client-s3';
 import { ConfigError, PipelineError } from '../errors.ts';
 import { RetryExhausted, redactSecrets, withRetry } from './s3-retry.ts';
 import type { RetryEvent, RetryPolicy, S3Fault } from './s3-retry.ts';
@@ -70,7 +70,18 @@ export const S3_SINK_DEFAULTS = {
  * only when required (s3rver stores aws-chunked framing verbatim otherwise), timeouts, keep-alive.
  * Tests use it to read back what the sink wrote.
  */
-export function createS3Client(opts: S3SinkOptions): S3Client {
+export async function createS3Client(opts: S3SinkOptions): Promise<S3Client> {
+  return newClient(await loadS3Sdk(), opts);
+}
+
+let sdk: Promise<typeof S3Sdk> | null = null;
+
+/** The AWS SDK, loaded on first use: a run writing to a lake folder never pays its ~23 MiB per thread. */
+export function loadS3Sdk(): Promise<typeof S3Sdk> {
+  return (sdk ??= import('@aws-sdk/client-s3'));
+}
+
+function newClient({ S3Client }: typeof S3Sdk, opts: S3SinkOptions): S3Client {
   const endpoint = opts.endpoint === undefined ? undefined : parseEndpoint(opts.endpoint);
   const requestTimeout = opts.requestTimeoutMs ?? S3_SINK_DEFAULTS.requestTimeoutMs;
   const agent = { keepAlive: true, maxSockets: Math.max(opts.concurrency ?? S3_SINK_DEFAULTS.concurrency, 1) };
@@ -96,7 +107,7 @@ export class S3Sink implements Sink {
   readonly kind = 's3';
   /** `<endpoint> (region <region>)`, credentials stripped. */
   readonly location: string;
-  readonly #client: S3Client;
+  readonly #ready: Promise<{ sdk: typeof S3Sdk; client: S3Client }>;
   readonly #endpoint: string;
   readonly #opts: S3SinkOptions;
   readonly #concurrency: number;
@@ -111,7 +122,9 @@ export class S3Sink implements Sink {
     this.location = `${this.#endpoint} (region ${opts.region})`;
     this.#concurrency = positiveInt('concurrency', opts.concurrency ?? S3_SINK_DEFAULTS.concurrency);
     positiveInt('maxAttempts', opts.maxAttempts ?? S3_SINK_DEFAULTS.maxAttempts);
-    this.#client = createS3Client(opts);
+    if (opts.endpoint !== undefined) parseEndpoint(opts.endpoint); // a bad endpoint is a ConfigError now, not at first use
+    this.#ready = loadS3Sdk().then((sdk) => ({ sdk, client: newClient(sdk, opts) }));
+    this.#ready.catch(() => {}); // surfaced by the first request
   }
 
   /** Builds a sink; throws ConfigError S3_ENDPOINT_INVALID for an endpoint that is not an http(s) URL. */
@@ -144,7 +157,10 @@ export class S3Sink implements Sink {
   async prepare(buckets: readonly string[]): Promise<void> {
     for (const bucket of new Set(buckets)) {
       try {
-        await this.#send('HeadBucket', bucket, undefined, () => this.#client.send(new HeadBucketCommand({ Bucket: bucket })));
+        await this.#send('HeadBucket', bucket, undefined, async () => {
+          const { sdk, client } = await this.#ready;
+          return client.send(new sdk.HeadBucketCommand({ Bucket: bucket }));
+        });
         continue;
       } catch (err) {
         const fault = faultOf(err);
@@ -186,16 +202,17 @@ export class S3Sink implements Sink {
   /** Stops pending retries and releases the client's sockets. */
   async close(): Promise<void> {
     this.#abort.abort();
-    this.#client.destroy();
+    (await this.#ready.catch(() => null))?.client.destroy();
   }
 
   async #putOne(object: SinkObject): Promise<void> {
     const { bucket, key, body } = object;
     // Content-MD5 lets S3 reject a body damaged in transit instead of storing it.
     const md5 = createHash('md5').update(body).digest('base64');
+    const { sdk, client } = await this.#ready;
     await this.#send('PutObject', bucket, key, () =>
-      this.#client.send(
-        new PutObjectCommand({
+      client.send(
+        new sdk.PutObjectCommand({
           Bucket: bucket,
           Key: key,
           Body: body,
@@ -218,9 +235,8 @@ export class S3Sink implements Sink {
         ? undefined
         : { LocationConstraint: this.#opts.region as BucketLocationConstraint };
     try {
-      await this.#send('CreateBucket', bucket, undefined, () =>
-        this.#client.send(new CreateBucketCommand({ Bucket: bucket, CreateBucketConfiguration: config })),
-      );
+      const { sdk, client } = await this.#ready;
+      await this.#send('CreateBucket', bucket, undefined, () => client.send(new sdk.CreateBucketCommand({ Bucket: bucket, CreateBucketConfiguration: config })));
     } catch (err) {
       // Another node created it between our HeadBucket and CreateBucket: that is success.
       if (faultOf(err).code === 'BucketAlreadyOwnedByYou') return;
@@ -328,13 +344,15 @@ function causeOf(err: unknown): Error {
 
 /** The endpoint as shown to people: scheme, host, port and path, no userinfo, query or fragment. */
 function displayEndpoint(opts: S3SinkOptions): string {
-  const configured = opts.endpoint ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
+  const env = process.env;
+  const [configured, source] =
+    opts.endpoint !== undefined ? [opts.endpoint, 'S3 endpoint'] : env.AWS_ENDPOINT_URL_S3 ? [env.AWS_ENDPOINT_URL_S3, 'AWS_ENDPOINT_URL_S3'] : [env.AWS_ENDPOINT_URL, 'AWS_ENDPOINT_URL'];
   if (configured === undefined || configured === '') return `https://s3.${opts.region}.amazonaws.com`;
-  return parseEndpoint(configured);
+  return parseEndpoint(configured, source);
 }
 
 /** Validates an endpoint URL and returns it without userinfo (never passed to the SDK, never shown). */
-function parseEndpoint(raw: string): string {
+function parseEndpoint(raw: string, source = 'S3 endpoint'): string {
   let url: URL;
   try {
     url = new URL(raw);
@@ -343,7 +361,7 @@ function parseEndpoint(raw: string): string {
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     const shown = redactSecrets(raw.replace(/\/\/[^/@]*@/, '//'));
-    throw new ConfigError('S3_ENDPOINT_INVALID', `S3 endpoint "${shown}" is not an http(s) URL; expected e.g. http://127.0.0.1:9000`);
+    throw new ConfigError('S3_ENDPOINT_INVALID', `${source} "${shown}" is not an http(s) URL; expected e.g. http://127.0.0.1:9000`);
   }
   return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
 }

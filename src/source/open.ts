@@ -17,12 +17,22 @@ export function openSensorDb(path: string): Database.Database {
     throw new ConfigError('DB_MISSING', `--db ${full} does not exist; point --db at the sensor database (create one with: edgelake simulate --db ${path} --rows 10000)`);
   }
   if (!statSync(full).isFile()) throw new ConfigError('DB_MISSING', `--db ${full} is not a file`);
-  let db: Database.Database;
+  let db: Database.Database | undefined;
   try {
     db = new Database(full, { fileMustExist: true });
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     db.pragma('journal_mode = WAL');
   } catch (err) {
+    db?.close();
+    const code = (err as { code?: unknown }).code;
+    // A lock is a runtime fault (exit 1), not a configuration one: the same command works once it is released.
+    if (typeof code === 'string' && /^SQLITE_(BUSY|LOCKED)/.test(code)) {
+      throw new PipelineError(
+        'DB_LOCKED',
+        `--db ${full} stayed locked by another process for ${BUSY_TIMEOUT_MS / 1000} s (${code}; a writer holding an exclusive or rollback-journal lock): nothing was read, so nothing is lost; rerun once the lock is released`,
+        { cause: err },
+      );
+    }
     throw new ConfigError('DB_UNREADABLE', `--db ${full} cannot be opened as SQLite: ${(err as Error).message}`, { cause: err });
   }
   checkSensorTable(db, full);

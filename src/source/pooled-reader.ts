@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { availableParallelism } from 'node:os';
 import type { ColumnarBatch } from '../batch.ts';
 import { KernelPool, type ReadPart } from '../pool/kernel-pool.ts';
 import type { KernelImpl } from '../kernels/types.ts';
@@ -163,11 +164,14 @@ export interface ReaderFactoryOptions {
   readonly db: Database.Database;
   /** Its path, which the workers open read-only. */
   readonly path: string;
-  /** Reader threads; 0 reads every batch on the main thread (`--read-threads`). */
-  readonly threads: number;
+  /** Reader threads for every stage (`--read-threads`; 0 = main thread); undefined = by stage, see `reader`. */
+  readonly threads: number | undefined;
   /** Kernels the pool's workers load (`--kernels`). */
   readonly impl: KernelImpl;
 }
+
+/** Reader threads of a read-bound stage when `--read-threads` is not given: both cores of a small edge node. */
+export const DEFAULT_READ_THREADS = Math.min(2, availableParallelism());
 
 /** Makes the run's readers, all sharing one worker pool that starts on first use and stops at close. */
 export class ReaderFactory {
@@ -175,15 +179,21 @@ export class ReaderFactory {
   #pool: Promise<KernelPool> | null = null;
 
   constructor(opts: ReaderFactoryOptions) {
-    if (!(Number.isInteger(opts.threads) && opts.threads >= 0)) throw new RangeError(`reader threads must be an integer ≥ 0, got ${opts.threads}`);
+    if (opts.threads !== undefined && !(Number.isInteger(opts.threads) && opts.threads >= 0)) throw new RangeError(`reader threads must be an integer ≥ 0, got ${opts.threads}`);
     this.#opts = opts;
   }
 
-  /** A reader of `columns` (default all); it keeps the timestamp text only when `columns` names it. */
-  reader(columns?: readonly ColumnName[]): BatchReader {
-    const { db, path, threads, impl } = this.#opts;
+  /**
+   * A reader of `columns` (default all); it keeps the timestamp text only when `columns` names
+   * it. `readBound` stages (Stage.readBound) read large batches with worker threads unless
+   * `--read-threads 0`; the others only with an explicit `--read-threads N`.
+   */
+  reader(columns?: readonly ColumnName[], readBound = false): BatchReader {
+    const { db, path, impl } = this.#opts;
+    const threads = this.#opts.threads ?? (readBound ? DEFAULT_READ_THREADS : 0);
     const keepTimestampText = columns === undefined || columns.includes('timestamp');
     if (threads === 0) return new MainThreadReader(new SensorReader({ db, columns, keepTimestampText }));
+    // One pool per run, sized by the first reader that needs it.
     const pool = () => (this.#pool ??= KernelPool.open({ threads, impl }));
     return new PooledReader({ db, path, pool, columns, keepTimestampText, parts: threads });
   }

@@ -3,7 +3,7 @@ import { priorityName } from '../alerts/priority.ts';
 import { DEFAULT_LIMITS, DEFAULT_THRESHOLDS, ScoreState, partialStddev, type Kernels, type ScoreStateJSON, type ScoreThresholds } from '../kernels/types.ts';
 import { METRICS, type ColumnName } from '../source/schema.ts';
 import { windowObjectKey } from '../sink/key.ts';
-import { LineBuffer, gzipBuffer } from '../sink/jsonl.ts';
+import { GzipLines } from '../sink/jsonl.ts';
 import type { SinkObject } from '../sink/types.ts';
 import { pipelineStamp } from './rows.ts';
 import type { BatchContext, Stage, StageOutput } from './types.ts';
@@ -82,7 +82,7 @@ export async function createAggregatedStage(opts: AggregatedOptions): Promise<St
       [...byStart].map(async ([startMs, group]) => {
         // Deterministic order inside an object: by sensor id, then first emission before correction.
         group.sort((a, b) => cmp(names[a.partial.slot], names[b.partial.slot]) || Number(a.correction) - Number(b.correction));
-        const lines = new LineBuffer(group.length * 1400);
+        const lines = new GzipLines(ctx.gzipLevel);
         let first = Infinity;
         let last = -Infinity;
         for (const c of group) {
@@ -93,7 +93,7 @@ export async function createAggregatedStage(opts: AggregatedOptions): Promise<St
         return {
           bucket: ctx.buckets.aggregated,
           key: windowObjectKey({ windowStartMs: startMs, nodeId: ctx.keyNode, firstId: first, lastId: last }),
-          body: await gzipBuffer(lines, ctx.gzipLevel),
+          body: await lines.finish(),
           records: group.length,
         };
       }),
@@ -109,6 +109,7 @@ export async function createAggregatedStage(opts: AggregatedOptions): Promise<St
     type: 'aggregated',
     bucket: 'aggregated',
     columns: AGGREGATED_COLUMNS,
+    readBound: true,
     process(batch: ColumnarBatch, ctx: BatchContext): Promise<StageOutput> {
       // Everything up to `output` is synchronous: the runner starts the next batch meanwhile.
       try {

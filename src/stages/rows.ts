@@ -1,6 +1,6 @@
 import type { ColumnarBatch } from '../batch.ts';
 import { hourStart, rowObjectKey, type BucketStage } from '../sink/key.ts';
-import { LineBuffer, gzipBuffer } from '../sink/jsonl.ts';
+import { GzipLines } from '../sink/jsonl.ts';
 import type { SinkObject } from '../sink/types.ts';
 import type { PipelineType } from '../state/pipeline-types.ts';
 import type { BatchContext } from './types.ts';
@@ -55,6 +55,8 @@ export function pipelineStamp(type: PipelineType | 'alerts', ctx: BatchContext, 
  * The shared back half of every row-shaped stage: one object per hour group, each line made by
  * `encode(row, stamp)`, where `stamp` is the `_pipeline` member for that group. Groups with the
  * same hour (event-time rows and fallback rows) are merged into one object so keys stay unique.
+ * Encoding waits whenever compression falls behind (GzipLines.full), so the memory a batch takes
+ * is its compressed output plus ~1 MiB per object, not its whole JSON text.
  */
 export async function writeRowObjects(
   batch: ColumnarBatch,
@@ -63,23 +65,30 @@ export async function writeRowObjects(
   bucket: BucketStage,
   encode: (row: number, stamp: string) => string,
 ): Promise<SinkObject[]> {
-  const byHour = new Map<number, { lines: LineBuffer; first: number; last: number }>();
-  for (const g of groupByHour(batch, ctx.startedMs)) {
-    const stamp = pipelineStamp(type, ctx, g.fallback);
-    let acc = byHour.get(g.hourMs);
-    if (!acc) byHour.set(g.hourMs, (acc = { lines: new LineBuffer(g.rows.length * 1024), first: Infinity, last: -Infinity }));
-    for (const r of g.rows) {
-      acc.lines.add(encode(r, stamp));
-      const id = batch.id[r];
-      if (id < acc.first) acc.first = id;
-      if (id > acc.last) acc.last = id;
+  const byHour = new Map<number, { lines: GzipLines; first: number; last: number }>();
+  try {
+    for (const g of groupByHour(batch, ctx.startedMs)) {
+      const stamp = pipelineStamp(type, ctx, g.fallback);
+      let acc = byHour.get(g.hourMs);
+      if (!acc) byHour.set(g.hourMs, (acc = { lines: new GzipLines(ctx.gzipLevel), first: Infinity, last: -Infinity }));
+      const { lines } = acc;
+      for (const r of g.rows) {
+        lines.add(encode(r, stamp));
+        const id = batch.id[r];
+        if (id < acc.first) acc.first = id;
+        if (id > acc.last) acc.last = id;
+        if (lines.full) await lines.drained();
+      }
     }
+  } catch (err) {
+    for (const acc of byHour.values()) void acc.lines.finish().catch(() => {});
+    throw err;
   }
   return Promise.all(
     [...byHour].map(async ([hourMs, acc]) => ({
       bucket: ctx.buckets[bucket],
       key: rowObjectKey({ dataset: 'sensor_readings', hourMs, nodeId: ctx.keyNode, firstId: acc.first, lastId: acc.last }),
-      body: await gzipBuffer(acc.lines, ctx.gzipLevel),
+      body: await acc.lines.finish(),
       records: acc.lines.lines,
     })),
   );

@@ -59,6 +59,13 @@ export interface Stage {
   readonly bucket: BucketStage;
   /** Columns it needs read from the source. */
   readonly columns: readonly ColumnName[];
+  /**
+   * True when reading a row costs far more than the stage's own work on it (aggregated: a few
+   * narrow columns into windows). Such a stage's large batches are read by worker threads by
+   * default; the others read on the main thread, where reading overlaps their compression and
+   * a reader thread would only cost memory (`--read-threads` overrides both).
+   */
+  readonly readBound?: boolean;
   process(batch: ColumnarBatch, ctx: BatchContext): Promise<StageOutput>;
   /** Restores the state of the last checkpoint (null: start empty). */
   restoreState?(state: string | null): void;
