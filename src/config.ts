@@ -93,7 +93,7 @@ export const RunOptionsSchema = z
     kernels: z.enum(['wasm', 'ts']).default('wasm').describe('Kernel implementation. Default wasm'),
     readThreads: int(0, 64)
       .optional()
-      .describe('Worker threads that read large batches from SQLite (0 = read on the main thread). Default: the CPU count, at most 4'),
+      .describe('Worker threads that read large batches from SQLite (0 = main thread). Default: 2 (at most the CPU count) for read-bound stages (aggregated), 0 for the others'),
     keepOriginalGps: z.boolean().default(false).describe('Keep true coordinates as original_latitude/original_longitude'),
     fuzzRadiusKm: z.coerce.number().positive().max(100).default(1).describe('GPS fuzzing radius. Default 1 km'),
     window: duration('--window', { positive: true }).default(300_000).describe('Aggregation window. Default 5m'),

@@ -6,6 +6,8 @@
  * Unset (production), a pass costs one comparison.
  */
 
+import { ConfigError } from './errors.ts';
+
 /** The places a run can be killed at, in the order a batch passes them. */
 export const CRASH_POINTS = ['intent-recorded', 'object-written', 'batch-uploaded', 'batch-committed'] as const;
 export type CrashPoint = (typeof CRASH_POINTS)[number];
@@ -18,7 +20,7 @@ function parse(value: string | undefined): { point: CrashPoint; nth: number } | 
   const [point, nth = '1'] = value.split(':');
   const n = Number(nth);
   if (!(CRASH_POINTS as readonly string[]).includes(point) || !(Number.isInteger(n) && n >= 1)) {
-    throw new RangeError(`EDGELAKE_CRASH_AT must be <point>:<n> with point one of ${CRASH_POINTS.join(', ')} and n ≥ 1, got ${JSON.stringify(value)}`);
+    throw new ConfigError('BAD_ENV', `EDGELAKE_CRASH_AT must be <point>:<n> with point one of ${CRASH_POINTS.join(', ')} and n ≥ 1, got ${JSON.stringify(value)}`);
   }
   return { point: point as CrashPoint, nth: n };
 }

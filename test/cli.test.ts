@@ -36,13 +36,17 @@ describe('edgelake run refuses bad input with exit 2 and a message naming it', {
     await expectFailure(['run', '--once', '--db', db, '--lake', join(dir, 'lake')], 2, 'no table sensor_readings', 'readings');
   });
 
-  test('a sensor_readings table whose id is not an INTEGER PRIMARY KEY', async (t) => {
+  test('a sensor_readings table whose id is not an INTEGER PRIMARY KEY, holding duplicate ids', async (t) => {
     const dir = tempDir(t);
     const db = join(dir, 'bad.db');
+    const lake = join(dir, 'lake');
     const h = new Database(db);
     h.exec('CREATE TABLE sensor_readings (id INTEGER, timestamp TEXT, sensor_id TEXT)');
+    // Two rows share id 2: a cursor on id would skip or repeat one of them.
+    h.exec("INSERT INTO sensor_readings VALUES (1, '2025-08-15T10:00:00Z', 'A'), (2, '2025-08-15T10:00:01Z', 'A'), (2, '2025-08-15T10:00:02Z', 'B')");
     h.close();
-    await expectFailure(['run', '--once', '--db', db, '--lake', join(dir, 'lake')], 2, 'not an INTEGER PRIMARY KEY');
+    await expectFailure(['run', '--once', '--db', db, '--lake', lake], 2, 'not an INTEGER PRIMARY KEY', 'ids may repeat', db);
+    assert.equal(readLake(lake).length, 0, 'nothing was written');
   });
 
   test('a file that is not SQLite', async (t) => {

@@ -65,7 +65,16 @@ export function parseArgv(argv: readonly string[], commands: Readonly<Record<str
       flag = spec.flags[name];
       negated = true;
     }
-    if (!flag) throw new ConfigError('BAD_OPTION', `unknown option --${name} for ${command}${suggest(name, Object.keys(spec.flags), '--')}`);
+    if (!flag) {
+      // `--no-db`, `--no-once`: name the real flag, so the message says what to change.
+      const base = name.startsWith('no-') ? spec.flags[name.slice(3)] : undefined;
+      const hint = !base
+        ? suggest(name, Object.keys(spec.flags), '--')
+        : base.type === 'boolean'
+          ? ` (--${name.slice(3)} cannot be negated: it is off unless given)`
+          : ` (--${name.slice(3)} takes a value: give one or leave the flag out)`;
+      throw new ConfigError('BAD_OPTION', `unknown option --${name} for ${command}${hint}`);
+    }
     const key = camel(name);
     if (flag.type === 'boolean') {
       if (inline !== undefined) {

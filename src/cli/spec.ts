@@ -43,7 +43,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
       'alert-queue-limit': str('undelivered webhook alerts kept per URL (default 10000)'),
       alerts: bool('route anomalies to the alerts stream (--no-alerts to turn off)', { negatable: true }),
       kernels: str('kernel implementation: wasm (default) or ts'),
-      'read-threads': str('worker threads reading large batches from SQLite (default: CPU count, at most 4; 0 = main thread)'),
+      'read-threads': str('worker threads reading large batches from SQLite (default: 2 for aggregated, 0 = main thread for the others)'),
       'keep-original-gps': bool('keep true coordinates as original_latitude/original_longitude'),
       'fuzz-radius-km': str('GPS fuzzing radius in km (default 1)'),
       window: str('aggregation window (default 5m)'),

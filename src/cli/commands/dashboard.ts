@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { configErrorFrom } from '../../config.ts';
+import { blankToNaN, configErrorFrom } from '../../config.ts';
 import { buildDashboard } from '../../dashboard/build.ts';
 import { LakeSourceFields, resolveLake } from '../../query/source.ts';
 import { bytes } from '../../dashboard/units.ts';
@@ -8,10 +8,11 @@ const DashboardFlags = z
   .object({
     ...LakeSourceFields,
     out: z.string().min(1).default('report.html').describe('HTML file to write. Default report.html'),
-    costPerGb: z.coerce
-      .number({ message: 'must be a number of USD per GB, e.g. 0.09' })
-      .min(0, 'must be at least 0')
-      .max(100, 'must be at most 100 (USD per GB)')
+    costPerGb: z
+      .preprocess(
+        blankToNaN,
+        z.coerce.number({ message: 'must be a number of USD per GB, e.g. 0.09' }).min(0, 'must be at least 0').max(100, 'must be at most 100 (USD per GB)'),
+      )
       .default(0.09)
       .describe('Transfer price for the savings estimate, USD per GB. Default 0.09 (AWS internet egress)'),
     title: z.string().min(1).max(200).optional().describe('Report title. Default "edgelake report"'),

@@ -20,11 +20,18 @@ const PipelineOptions = z
   })
   .strict();
 
+/** Flags that only one sub-command reads. */
+const ONLY_FOR: Record<string, readonly string[]> = { type: ['set'], by: ['set'], limit: ['history'] };
+
 /** `edgelake pipeline get|set|history`. */
 export async function pipelineCommand(sub: string, raw: Record<string, unknown>, out = process.stdout): Promise<number> {
   const r = PipelineOptions.safeParse(raw);
   if (!r.success) throw configErrorFrom(r.error, raw);
   const o = r.data;
+  for (const [key, subs] of Object.entries(ONLY_FOR)) {
+    // A flag the sub-command ignores is a mistake worth reporting (`pipeline get --type bronze` changes nothing).
+    if (raw[key] !== undefined && !subs.includes(sub)) throw new ConfigError('BAD_OPTION', `--${key} is only for pipeline ${subs.join(', ')}, not pipeline ${sub}`);
+  }
   const db = openState(o.db, o.stateDb);
   try {
     const store = new StateStore(db);
@@ -83,9 +90,17 @@ function openState(dbPath: string, stateDb?: string): Database.Database {
   if (stateDb) return openStateDb(stateDb);
   const full = resolve(dbPath);
   if (!existsSync(full)) throw new ConfigError('DB_MISSING', `--db ${full} does not exist; point --db at the sensor database`);
-  const db = new Database(full, { fileMustExist: true });
-  db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-  return db;
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(full, { fileMustExist: true });
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    // The header is read lazily: touch the schema now, so a file that is not SQLite is a usage error.
+    db.pragma('schema_version');
+    return db;
+  } catch (err) {
+    db?.close();
+    throw new ConfigError('DB_UNREADABLE', `--db ${full} cannot be opened as SQLite: ${(err as Error).message}`, { cause: err });
+  }
 }
 
 /** A plain-text table with aligned columns. */

@@ -1,10 +1,16 @@
-import { parseRunOptions } from '../../config.ts';
+import { parseRunOptions, RunOptionsSchema } from '../../config.ts';
+import { ConfigError } from '../../errors.ts';
 import { createLogger } from '../../log.ts';
 import { runPipeline } from '../../pipeline/run.ts';
 
 /** `edgelake run`: validates the options, runs until drained (--once) or SIGINT/SIGTERM. */
 export async function runCommand(raw: Record<string, unknown>): Promise<number> {
-  const options = parseRunOptions({ region: process.env.AWS_REGION || undefined, ...raw });
+  const envRegion = process.env.AWS_REGION || undefined;
+  // A bad region from the environment is named as such: "--region" would send the user looking for a flag they never gave.
+  if (raw.region === undefined && envRegion !== undefined && !RunOptionsSchema.shape.region.safeParse(envRegion).success) {
+    throw new ConfigError('BAD_ENV', `AWS_REGION ${JSON.stringify(envRegion)} (environment) is not an AWS region name (example: us-west-2); fix it or pass --region`);
+  }
+  const options = parseRunOptions({ region: envRegion, ...raw });
   const log = createLogger();
   const controller = new AbortController();
   const stop = (sig: string) => {

@@ -1,8 +1,10 @@
 import { z } from 'zod';
-import { configErrorFrom, parseDuration } from '../../config.ts';
+import { blankToNaN, configErrorFrom, parseDuration } from '../../config.ts';
 import { simulate } from '../../simulate/index.ts';
 
+// An empty value is an error, not 0 (z.coerce.number reads "" as 0).
 const num = z.coerce.number({ message: 'must be a number' });
+const blank = <T extends z.ZodType>(schema: T) => z.preprocess(blankToNaN, schema);
 const dur = z.string().transform((v, ctx) => {
   const ms = parseDuration(v);
   if (!Number.isFinite(ms) || ms <= 0) {
@@ -15,12 +17,12 @@ const dur = z.string().transform((v, ctx) => {
 const SimulateFlags = z
   .object({
     db: z.string().min(1).default('sensor_data.db'),
-    sensors: num.int('must be a whole number').optional(),
-    rate: num.optional(),
+    sensors: blank(num.int('must be a whole number')).optional(),
+    rate: blank(num).optional(),
     duration: dur.optional(),
-    rows: num.int('must be a whole number').optional(),
-    anomalyRate: num.optional(),
-    seed: num.int('must be a whole number').optional(),
+    rows: blank(num.int('must be a whole number')).optional(),
+    anomalyRate: blank(num).optional(),
+    seed: blank(num.int('must be a whole number')).optional(),
     span: dur.optional(),
   })
   .strict();
