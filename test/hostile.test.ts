@@ -343,28 +343,22 @@ describe('a sensor database of 10 000+ malformed rows', () => {
     }
   });
 
-  // Known defects in lead-owned files, pinned as todo tests: they run and report, without failing the suite.
-  test(
-    'an impossible calendar day (2025-02-30) is flagged as a timestamp format error, not shifted into March',
-    { todo: 'src/source/reader.ts parses with SQLite unixepoch(), which normalises 2025-02-30 to 2025-03-02' },
-    () => {
-      const validated = recordsById('validated');
-      const impossible = source.filter((r) => {
-        const v = timestampVerdict(r.timestamp, Date.now());
-        return 'unclear' in v && v.unclear === 'calendar';
-      });
-      assert.ok(impossible.length > 0);
-      for (const row of impossible) {
-        const errors = (validated.get(row.id)!._validation as { errors: Array<{ field: string; rule: string }> }).errors;
-        assert.ok(errors.some((e) => e.field === 'timestamp' && e.rule === 'format'), `id ${row.id} ${row.timestamp}: ${JSON.stringify(errors)}`);
-      }
-    },
-  );
+  test('an impossible calendar day (2025-02-30) is flagged as a timestamp format error, not shifted into March', () => {
+    const validated = recordsById('validated');
+    const impossible = source.filter((r) => {
+      const v = timestampVerdict(r.timestamp, Date.now());
+      return 'unclear' in v && v.unclear === 'calendar';
+    });
+    assert.ok(impossible.length > 0);
+    for (const row of impossible) {
+      const errors = (validated.get(row.id)!._validation as { errors: Array<{ field: string; rule: string }> }).errors;
+      assert.ok(errors.some((e) => e.field === 'timestamp' && e.rule === 'format'), `id ${row.id} ${row.timestamp}: ${JSON.stringify(errors)}`);
+    }
+  });
 });
 
 test(
   'one reading stamped far in the future does not turn every later on-time reading into a late correction',
-  { todo: 'src/stages/aggregated.ts advances the watermark with event times beyond now + maxFutureMs (rows validation flags not_future)' },
   async (t) => {
     const dir = tempDir(t);
     const db = join(dir, 'future.db');

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { redact } from '../log.ts';
 import type Database from 'better-sqlite3';
 
 /**
@@ -27,7 +29,18 @@ export interface QueuedAlert {
   attempts: number;
 }
 
-/** SQLite tables of the alert path; all methods are synchronous. */
+const KEY_PATTERN = / sha256:[0-9a-f]{16}$/;
+
+/**
+ * How the outbox names a webhook: the URL without userinfo or token-like query parameters, plus
+ * a hash of the whole URL to tell apart receivers that differ only in those. A URL's credentials
+ * never reach the state database (its file, WAL or free pages); the URL itself lives in memory.
+ */
+export function webhookKey(url: string): string {
+  return `${redact(url, {})} sha256:${createHash('sha256').update(url).digest('hex').slice(0, 16)}`;
+}
+
+/** SQLite tables of the alert path; all methods are synchronous. Webhooks are stored as {@link webhookKey}. */
 export class AlertOutbox {
   readonly #db: Database.Database;
   readonly #s: ReturnType<typeof prepare>;
@@ -45,6 +58,26 @@ export class AlertOutbox {
         UNIQUE (webhook, alert_id)
       );`);
     this.#s = prepare(db);
+    this.#rekeyStoredUrls();
+  }
+
+  /**
+   * Rows written by an edgelake that stored whole webhook URLs (with their credentials) are
+   * rewritten to {@link webhookKey}; the old text may linger in free pages until reused, so the
+   * rewrite also asks SQLite to overwrite what it frees.
+   */
+  #rekeyStoredUrls(): void {
+    const raw = (this.#db.prepare('SELECT DISTINCT webhook FROM edgelake_alert_outbox').pluck().all() as string[]).filter((w) => !KEY_PATTERN.test(w));
+    if (raw.length === 0) return;
+    const rekey = this.#db.prepare('UPDATE OR IGNORE edgelake_alert_outbox SET webhook = ? WHERE webhook = ?');
+    const drop = this.#db.prepare('DELETE FROM edgelake_alert_outbox WHERE webhook = ?');
+    this.#db.pragma('secure_delete = ON');
+    this.#db.transaction(() => {
+      for (const url of raw) {
+        rekey.run(webhookKey(url), url);
+        drop.run(url); // duplicates of alerts already queued under the key
+      }
+    })();
   }
 
   /** The cursor `name`, created at `startId` when missing. */
@@ -77,10 +110,11 @@ export class AlertOutbox {
         const now = Date.now();
         for (const url of webhooks) {
           if (alerts.length === 0) continue;
-          for (const a of alerts) this.#s.insert.run(url, a.alertId, a.body, now);
-          const over = (this.#s.count.get(url) as number) - limit;
+          const key = webhookKey(url);
+          for (const a of alerts) this.#s.insert.run(key, a.alertId, a.body, now);
+          const over = (this.#s.count.get(key) as number) - limit;
           if (over > 0) {
-            this.#s.trim.run(url, over);
+            this.#s.trim.run(key, over);
             dropped.set(url, over);
           }
         }
@@ -91,12 +125,12 @@ export class AlertOutbox {
 
   /** Up to `limit` queued alerts of `webhook`, oldest first. */
   queued(webhook: string, limit: number): QueuedAlert[] {
-    return this.#s.queued.all(webhook, limit) as QueuedAlert[];
+    return this.#s.queued.all(webhookKey(webhook), limit) as QueuedAlert[];
   }
 
   /** Alerts queued for `webhook`. */
   size(webhook: string): number {
-    return this.#s.count.get(webhook) as number;
+    return this.#s.count.get(webhookKey(webhook)) as number;
   }
 
   /** Removes delivered alerts. */
@@ -109,7 +143,7 @@ export class AlertOutbox {
   /** Records a failed attempt on each alert (for diagnostics; the retry schedule is per webhook). */
   failed(seqs: readonly number[], error: string): void {
     this.#db.transaction(() => {
-      for (const s of seqs) this.#s.fail.run(error, s);
+      for (const s of seqs) this.#s.fail.run(redact(error), s);
     })();
   }
 }

@@ -15,6 +15,7 @@ import { openSensorDb } from '../source/open.ts';
 import { createSink } from '../sink/index.ts';
 import { openStateDb } from '../state/open.ts';
 import { StateStore } from '../state/store.ts';
+import { STOP_GRACE_MS } from '../sink/types.ts';
 import { AlertRouter } from './router.ts';
 import type { AlertThreadData, FromAlertThread, ToAlertThread } from './thread.ts';
 
@@ -49,6 +50,8 @@ send({ kind: 'started' });
 port.on('message', (m: ToAlertThread) => {
   if (m.kind !== 'stop') return;
   void (async () => {
+    // Same grace as the main loop: a hung S3 upload must not hold the process past a stop request.
+    if (!m.drain) setTimeout(() => void sink.close().catch(() => {}), STOP_GRACE_MS).unref();
     try {
       await router.stop({ drain: m.drain });
     } catch (err) {

@@ -5,6 +5,7 @@
  * sit between a committed reading and its webhook. On 2 cores that took the p99 from commit to
  * webhook from ~145 ms to tens of ms (bench/alert-latency.bench.ts).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { RunOptions } from '../config.ts';
@@ -68,7 +69,10 @@ export class AlertThread {
   /** Starts the thread; resolves once its router polls (or the thread has failed, which is logged). */
   static async start(data: AlertThreadData, log: Logger): Promise<AlertThread> {
     const t = new AlertThread(data, log);
-    await t.#started;
+    // Its databases may be busy for a while (a writer's long transaction): the data path does not wait for it.
+    const slow = setTimeout(() => log.warn('alerts: the alert thread is still starting after 10 s; the pipeline goes on without waiting'), 10_000);
+    await Promise.race([t.#started, sleep(10_000, undefined, { ref: false })]);
+    clearTimeout(slow);
     return t;
   }
 

@@ -13,7 +13,7 @@ import { ReaderFactory, type BatchReader } from '../source/pooled-reader.ts';
 import { AlertThread } from '../alerts/thread.ts';
 import { createSink } from '../sink/index.ts';
 import { bucketName, type BucketStage } from '../sink/key.ts';
-import type { Sink } from '../sink/types.ts';
+import { STOP_GRACE_MS, type Sink } from '../sink/types.ts';
 import { createStage, type StageEnv } from '../stages/index.ts';
 import type { BatchContext, Stage, StageOutput } from '../stages/types.ts';
 import type { PipelineType } from '../state/pipeline-types.ts';
@@ -81,6 +81,11 @@ export async function runPipeline(options: RunOptions, hooks: RunHooks = {}): Pr
       BucketStage,
       string
     >;
+    // A stop request finishes the batch in flight, but an S3 endpoint that accepts connections and
+    // never answers would hold it for retries × request timeout: after a grace period the sink is
+    // closed, the upload fails (S3_CLOSED), and the batch stays pending for the next run.
+    const closing = sink;
+    hooks.signal?.addEventListener('abort', () => setTimeout(() => void closing.close().catch(() => {}), STOP_GRACE_MS).unref(), { once: true });
     await sink.prepare(Object.values(buckets));
     const env: StageEnv = { options, kernels: () => (kernels ??= loadKernels(options.kernels)), nodeId, identity, state, sourceFile: resolve(options.db), log };
     readers = new ReaderFactory({ db, path: resolve(options.db), threads: options.readThreads, impl: options.kernels });

@@ -23,3 +23,6 @@ export interface Sink {
   put(objects: readonly SinkObject[]): Promise<void>;
   close(): Promise<void>;
 }
+
+/** How long a stop request (SIGTERM) waits for uploads in flight before the sink is closed under them, ms. */
+export const STOP_GRACE_MS = 5_000;

@@ -46,10 +46,12 @@ export class SensorReader {
       this.#fill!.push(args);
       return 1;
     });
-    // Only text starting with a date is parsed: SQLite's date functions also accept `now`, a bare
-    // `HH:MM` (→ 2000-01-01) and numeric text (a Julian day), which would place garbage in a made-up hour.
+    // Only text starting with a real calendar date is parsed: SQLite's date functions also accept
+    // `now`, a bare `HH:MM` (→ 2000-01-01) and numeric text (a Julian day), and roll an impossible
+    // day over (2025-02-30 → 2025-03-02), which would place garbage in a made-up hour.
     this.#page = this.#db.prepare(
       `SELECT count(${fn}(CASE WHEN typeof("timestamp") = 'text' AND "timestamp" GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*'
+           AND date(substr("timestamp", 1, 10)) = substr("timestamp", 1, 10)
          THEN unixepoch("timestamp", 'subsec') END, ${cols}))
        FROM (SELECT ${cols} FROM sensor_readings WHERE id > ? AND id <= ? ORDER BY id LIMIT ?)`,
     );

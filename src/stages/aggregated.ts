@@ -120,11 +120,17 @@ export async function createAggregatedStage(opts: AggregatedOptions): Promise<St
         const isAnomaly = new Uint8Array(n);
         let newest = -Infinity;
         let noTime = 0;
+        let future = 0;
+        // A reading stamped beyond the clock-skew allowance (validation's not_future) is still
+        // aggregated, but must not move the watermark: one clock glitch would make every later
+        // on-time reading late. Judged against the batch's start time, so a replay agrees.
+        const horizon = ctx.startedMs + DEFAULT_LIMITS.maxFutureMs;
         for (let i = 0; i < n; i++) {
           isAnomaly[i] = scored.priority[i] > 0 ? 1 : 0;
           const e = batch.eventMs[i];
-          if (e > newest) newest = e;
-          else if (e !== e) noTime++;
+          if (e !== e) noTime++;
+          else if (e > horizon) future++;
+          else if (e > newest) newest = e;
         }
         const partials = k.aggregate({ id: batch.id, eventMs: batch.eventMs, slot, metrics, score: scored.score, isAnomaly }, windowMs);
         const { closed, lateRows } = store.add(partials, newest);
@@ -136,6 +142,7 @@ export async function createAggregatedStage(opts: AggregatedOptions): Promise<St
           open_windows: store.openCount,
           // Rows without a parseable timestamp belong to no window; counted, never silently lost.
           rows_without_event_time: noTime,
+          rows_in_future: future,
         };
         return output(closed, ctx, snapshot(), details);
       } catch (err) {
