@@ -12,7 +12,11 @@ export interface BatchReader {
   readonly columns: readonly ColumnName[];
   /** Largest id in the table (0 when empty). */
   maxId(): number;
-  /** Up to `limit` rows with afterId < id ≤ untilId, in id order (same contract as SensorReader.read). */
+  /**
+   * The next rows after `afterId` (and ≤ untilId), in id order: at most `limit`, and never
+   * skipping one, but possibly fewer than `limit` while more exist (a reader may cut at an id
+   * range). Empty only when no row is left in the range.
+   */
   read(afterId: number, limit: number, untilId?: number): Promise<ColumnarBatch>;
   /** Forgets any read-ahead (the source may have changed, or the runner starts over from its checkpoint). */
   reset(): void;
@@ -32,7 +36,7 @@ export interface PooledReaderOptions {
   readonly keepTimestampText?: boolean;
   /** Parts a batch is cut into, one task each: the pool's thread count. Default 2. */
   readonly parts?: number;
-  /** Batches of fewer rows than this are read on the main thread. Default 8192. */
+  /** Batches spanning fewer ids than this are read on the main thread. Default 8192. */
   readonly minPooledRows?: number;
 }
 
@@ -40,9 +44,10 @@ export interface PooledReaderOptions {
  * Reads batches with worker threads, each reading a disjoint id range of the batch over its own
  * connection (shared/PERFORMANCE.md: row materialisation bounds the pipeline, and two readers
  * nearly double it), and reads the next batch ahead while the current one is processed and
- * uploaded. Batch boundaries are the same as SensorReader's (`limit` rows after `afterId`), cut
- * on the main connection from the rowid index alone, so replays and keys do not depend on
- * whether a batch was read here or on the main thread.
+ * uploaded. A batch is an id range of `limit` ids, so where it ends is known without scanning the
+ * table (ids are unique: it holds at most `limit` rows, fewer where ids have gaps). The runner
+ * records each batch's id range before uploading it, and a replay reads exactly that range, so
+ * keys stay deterministic whichever reader produced the batch.
  */
 export class PooledReader implements BatchReader {
   readonly #main: SensorReader;
@@ -50,11 +55,11 @@ export class PooledReader implements BatchReader {
   readonly #pool: () => Promise<KernelPool>;
   readonly #keepTs: boolean;
   readonly #minPooledRows: number;
-  readonly #extent: Database.Statement;
-  readonly #nthId: Database.Statement;
   readonly #parts: number;
   /** At most one batch read ahead: the one that follows the last batch handed out. */
-  #ahead: { afterId: number; limit: number; lastId: number; batch: Promise<ColumnarBatch> } | null = null;
+  #ahead: { afterId: number; limit: number; rangeEnd: number; batch: Promise<ColumnarBatch> } | null = null;
+  /** Where the last batch read ends: its last row, and the end of the id range it covered. */
+  #covered: { lastRow: number; rangeEnd: number } | null = null;
 
   constructor(opts: PooledReaderOptions) {
     this.#keepTs = opts.keepTimestampText ?? true;
@@ -64,9 +69,6 @@ export class PooledReader implements BatchReader {
     this.#minPooledRows = opts.minPooledRows ?? 8192;
     this.#parts = opts.parts ?? 2;
     if (!(Number.isInteger(this.#parts) && this.#parts >= 1)) throw new RangeError(`PooledReader parts must be an integer ≥ 1, got ${this.#parts}`);
-    // Both walk the rowid b-tree only (no row is decoded): a few ms per 50k rows.
-    this.#extent = opts.db.prepare('SELECT count(*) AS n, max(id) AS last FROM (SELECT id FROM sensor_readings WHERE id > ? AND id <= ? ORDER BY id LIMIT ?)');
-    this.#nthId = opts.db.prepare('SELECT id FROM sensor_readings WHERE id > ? ORDER BY id LIMIT 1 OFFSET ?').pluck();
   }
 
   get columns(): readonly ColumnName[] {
@@ -80,54 +82,62 @@ export class PooledReader implements BatchReader {
   read(afterId: number, limit: number, untilId = Number.MAX_SAFE_INTEGER): Promise<ColumnarBatch> {
     const ahead = this.#ahead;
     this.#ahead = null;
-    if (ahead && ahead.afterId === afterId && ahead.limit === limit && untilId === Number.MAX_SAFE_INTEGER) {
+    // The last batch handed out ended at its last row, its range at rangeEnd: no id in between exists.
+    const from = this.#covered && this.#covered.lastRow === afterId ? this.#covered.rangeEnd : afterId;
+    if (ahead && ahead.afterId === from && ahead.limit === limit && untilId === Number.MAX_SAFE_INTEGER) {
       // Keep the workers busy: the batch after this one is queued before this one is even done.
-      this.#readAhead(ahead.lastId, limit);
+      this.#readAhead(ahead.rangeEnd, limit);
       return ahead.batch;
     }
     ahead?.batch.catch(() => {});
-    const { batch, lastId } = this.#start(afterId, limit, untilId);
-    if (lastId > afterId) this.#readAhead(lastId, limit);
+    const { batch, rangeEnd } = this.#start(afterId, limit, untilId);
+    if (rangeEnd > afterId) this.#readAhead(rangeEnd, limit);
     return batch;
   }
 
   reset(): void {
     this.#ahead?.batch.catch(() => {});
     this.#ahead = null;
+    this.#covered = null;
   }
 
-  /** Starts the read of the batch after `lastId`, when a whole batch is already there to read. */
-  #readAhead(lastId: number, limit: number): void {
+  /** Starts the read of the batch after `rangeEnd`, when a whole batch is already there to read. */
+  #readAhead(rangeEnd: number, limit: number): void {
     // Only whole batches big enough for the workers: a small one is cheaper read when asked for.
-    if (this.#ahead || limit < this.#minPooledRows || this.maxId() - lastId < limit) return;
-    const next = this.#start(lastId, limit, Number.MAX_SAFE_INTEGER);
+    if (this.#ahead || limit < this.#minPooledRows || this.maxId() - rangeEnd < limit) return;
+    const next = this.#start(rangeEnd, limit, Number.MAX_SAFE_INTEGER);
     next.batch.catch(() => {}); // an error surfaces when (if) this batch is asked for
-    this.#ahead = { afterId: lastId, limit, lastId: next.lastId, batch: next.batch };
+    this.#ahead = { afterId: rangeEnd, limit, rangeEnd: next.rangeEnd, batch: next.batch };
   }
 
-  #start(afterId: number, limit: number, untilId: number): { batch: Promise<ColumnarBatch>; lastId: number } {
+  /**
+   * Reads the id range (afterId, afterId + limit] (capped at untilId and the current max id): at
+   * most `limit` rows, since ids are unique, and no scan is needed to find where it ends. A range
+   * with no rows at all (a gap in the ids) moves on to the next one.
+   */
+  #start(afterId: number, limit: number, untilId: number): { batch: Promise<ColumnarBatch>; rangeEnd: number } {
     if (!Number.isInteger(limit) || limit <= 0) throw new RangeError(`read: limit must be a positive integer, got ${limit}`);
-    const { n, last } = this.#extent.get(afterId, untilId, limit) as { n: number; last: number | bigint | null };
-    const lastId = last === null ? afterId : Number(last);
-    if (n < this.#minPooledRows) {
+    const stop = Math.min(untilId, this.maxId());
+    const end = Math.min(afterId + limit, stop);
+    let batch: Promise<ColumnarBatch>;
+    if (end - afterId < this.#minPooledRows) {
       try {
-        return { batch: Promise.resolve(this.#main.read(afterId, limit, untilId)), lastId };
+        batch = Promise.resolve(this.#main.read(afterId, limit, Math.max(end, afterId)));
       } catch (err) {
-        return { batch: Promise.reject(err), lastId };
+        batch = Promise.reject(err);
       }
+    } else {
+      // One part per worker, equal id spans: a part holds at most its span of rows.
+      const parts: ReadPart[] = [];
+      const span = Math.ceil((end - afterId) / this.#parts);
+      for (let from = afterId; from < end; from += span) parts.push({ afterId: from, untilId: Math.min(end, from + span), rows: Math.min(end, from + span) - from });
+      batch = this.#pool().then((pool) => pool.readColumns({ db: this.#path, parts, columns: this.#main.columns, keepTimestampText: this.#keepTs }));
     }
-    // One part per worker, cut at row counts (not id spans) so sparse ids cost no memory.
-    const parts: ReadPart[] = [];
-    const per = Math.ceil(n / this.#parts);
-    let from = afterId;
-    for (let taken = 0; taken < n; taken += per) {
-      const rows = Math.min(per, n - taken);
-      const until = taken + rows >= n ? lastId : Number(this.#nthId.get(afterId, taken + rows - 1));
-      parts.push({ afterId: from, untilId: until, rows });
-      from = until;
-    }
-    const batch = this.#pool().then((pool) => pool.readColumns({ db: this.#path, parts, columns: this.#main.columns, keepTimestampText: this.#keepTs }));
-    return { batch, lastId };
+    batch = batch.then((b) => {
+      if (b.length > 0) this.#covered = { lastRow: b.id[b.length - 1], rangeEnd: end };
+      return b.length === 0 && end < stop ? this.#start(end, limit, untilId).batch : b;
+    });
+    return { batch, rangeEnd: end };
   }
 }
 
