@@ -65,6 +65,10 @@ test(
     const switchedAt = Date.parse(query<{ created_at: string }>(db, 'SELECT created_at FROM pipeline_config WHERE is_active = 1')[0].created_at);
     const w = await writer.exited;
     assert.equal(w.code, 0, describeResult(w));
+    // On a loaded machine the switch can land after the last live row: rows written after it are
+    // what proves the next batch follows it.
+    const more = await runCli(['simulate', '--db', db, '--rows', '3000', '--sensors', '25']);
+    assert.equal(more.code, 0, describeResult(more));
     const last = maxId(db);
     await checkpointReaches(db, last, run);
     run.child.kill('SIGTERM');
