@@ -194,6 +194,9 @@ class Runner {
         const maxId = this.#reader('ingestion').maxId();
         progress.update(cp.lastId, maxId);
         if (!cp.pending) {
+          // New rows: first make sure they follow the checkpoint's row (one indexed lookup). A sensor
+          // that emptied its table and refilled it past the checkpoint would otherwise be skipped.
+          if (maxId > cp.lastId && this.#checkSource()) continue;
           if (maxId <= cp.lastId) {
             if (maxId < cp.lastId && this.#checkSource()) continue;
             if (o.once) break;

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { PipelineError } from '../errors.ts';
 import { PIPELINE_TYPES, type PipelineType } from './pipeline-types.ts';
 
 /**
@@ -71,7 +72,7 @@ export class StateStore {
 
   /** Records the intent to upload `pending` (the write-ahead step). */
   beginBatch(cursor: string, pending: PendingBatch): void {
-    this.#stmts.setPending.run(JSON.stringify(pending), cursor);
+    unlessLocked(`recording the intent of batch ${pending.batchId}`, () => this.#stmts.setPending.run(JSON.stringify(pending), cursor));
   }
 
   /**
@@ -79,11 +80,13 @@ export class StateStore {
    * anchor of that row), store the stage's carried state, clear the intent and record the execution.
    */
   commitBatch(cursor: string, lastId: number, sourceIdentity: string, stageState: string | null, exec: ExecutionInput): void {
-    this.#db.transaction(() => {
-      const changed = this.#stmts.advance.run(lastId, sourceIdentity, stageState, new Date().toISOString(), cursor).changes;
-      if (changed !== 1) throw new Error(`checkpoint "${cursor}" is missing`);
-      this.#stmts.insertExecution.run(exec);
-    }).immediate();
+    unlessLocked(`committing batch ${exec.batch_id}`, () =>
+      this.#db.transaction(() => {
+        const changed = this.#stmts.advance.run(lastId, sourceIdentity, stageState, new Date().toISOString(), cursor).changes;
+        if (changed !== 1) throw new Error(`checkpoint "${cursor}" is missing`);
+        this.#stmts.insertExecution.run(exec);
+      }).immediate(),
+    );
   }
 
   /** Moves a checkpoint after the source was replaced (ids restarted), keeping a record of why. */
@@ -103,6 +106,24 @@ export class StateStore {
   setSettingIfAbsent(name: string, value: string): string {
     this.#stmts.setSettingIfAbsent.run(name, value);
     return this.getSetting(name)!;
+  }
+}
+
+/**
+ * Runs a write of the batch protocol. A sensor process holding the database's write lock for
+ * longer than busy_timeout makes SQLite fail with SQLITE_BUSY; that is a transient fault, so it
+ * becomes a PipelineError, which follow mode retries with backoff (and `--once` reports as exit 1)
+ * instead of an unexpected crash. Nothing was written, so the checkpoint is unchanged.
+ */
+function unlessLocked(what: string, write: () => unknown): void {
+  try {
+    write();
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (typeof code !== 'string' || !/^SQLITE_(BUSY|LOCKED)/.test(code)) throw err;
+    throw new PipelineError('STATE_DB_LOCKED', `${what} failed: the state database is locked by another process (${code}); the checkpoint is unchanged, nothing is lost`, {
+      cause: err,
+    });
   }
 }
 
