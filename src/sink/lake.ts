@@ -1,6 +1,6 @@
 import { constants } from 'node:fs';
 import { mkdir, open, rename, rm, access } from 'node:fs/promises';
-import { dirname, join, resolve, sep } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { ConfigError, PipelineError } from '../errors.ts';
 import { crashPoint } from '../faults.ts';
 import type { Sink, SinkObject } from './types.ts';
@@ -17,7 +17,7 @@ export interface LakeSinkOptions {
  * The embedded default sink: the contract's bucket/key layout in a local folder.
  * Each object is written to a temporary name beside its final one, fsynced, renamed into
  * place and its folder fsynced, so a reader sees either nothing or the whole object, and a
- * crash leaves at most a `.tmp-*` file that the next write of that key replaces.
+ * crash leaves at most a `.tmp-<name>.part` file, which the next write of that key replaces.
  */
 export class LakeSink implements Sink {
   readonly kind = 'lake' as const;
@@ -69,7 +69,8 @@ export class LakeSink implements Sink {
     const path = join(this.location, obj.bucket, obj.key);
     if (!path.startsWith(this.location + sep)) throw new RangeError(`object key escapes the lake: ${obj.bucket}/${obj.key}`);
     const dir = dirname(path);
-    const tmp = `${dir}/.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
+    // Named after its object, so the replay that rewrites this key after a crash also replaces the temp file it left.
+    const tmp = `${dir}/.tmp-${basename(path)}.part`;
     try {
       await mkdir(dir, { recursive: true, mode: 0o700 });
       const fh = await open(tmp, 'w', 0o600);
