@@ -107,10 +107,34 @@ export async function runPipeline(options: RunOptions, hooks: RunHooks = {}): Pr
   }
 }
 
-/** Stage state as stored with the checkpoint: which stage it belongs to, and its text. */
+/**
+ * Stage state as stored with the checkpoint: the active stateful stage and its text, plus the
+ * states `parked` by stateful stages the operator switched away from (after their flush: which
+ * windows were already emitted), so that switching back turns late rows into corrections
+ * instead of emitting a window a second time.
+ */
 interface StoredStageState {
-  type: PipelineType;
-  state: string;
+  type: PipelineType | null;
+  state: string | null;
+  parked?: Partial<Record<PipelineType, string>>;
+}
+
+type Parked = Partial<Record<PipelineType, string>>;
+
+function parseStored(text: string | null): StoredStageState | null {
+  return text ? (JSON.parse(text) as StoredStageState) : null;
+}
+
+/** The state to restore into the stage of `type`: its live state, else its parked one. */
+function storedStateOf(stored: StoredStageState | null, type: PipelineType): string | null {
+  if (!stored) return null;
+  return stored.type === type ? stored.state : (stored.parked?.[type] ?? null);
+}
+
+function storedText(type: PipelineType | null, state: string | null, parked: Parked): string | null {
+  const hasParked = Object.keys(parked).length > 0;
+  if (state === null && !hasParked) return null;
+  return JSON.stringify({ type: state === null ? null : type, state, ...(hasParked ? { parked } : {}) } satisfies StoredStageState);
 }
 
 /** A batch read and processed (compression possibly still running), not yet uploaded. */
@@ -146,8 +170,12 @@ class Runner {
   readonly #newReaders: ReaderFactory;
   readonly #version = pipelineVersion();
   #keyNode: string;
-  /** Stage state after the last *prepared* batch (ahead of the checkpoint while batches are in flight). */
-  #carried: StoredStageState | null = null;
+  /** The stage state of the last checkpoint (restored into stages created later). */
+  #stored: StoredStageState | null = null;
+  /** The stateful stage active after the last *prepared* batch (ahead of the checkpoint while batches are in flight). */
+  #active: PipelineType | null = null;
+  /** Parked states after the last prepared batch (known once its flush, if any, resolves). */
+  #parked: Promise<Parked> = Promise.resolve({});
   #totals = { batches: 0, rows: 0, objects: 0, bytes: 0, lastId: 0 };
 
   constructor(
@@ -252,8 +280,11 @@ class Runner {
   async #drain(afterId: number, pending: PendingBatch | null, storedState: string | null, maxId: number, progress: Progress): Promise<void> {
     const signal = this.#hooks.signal;
     // Start from the checkpoint's stage state: after a restart or a failed upload, in-memory state may be ahead.
-    this.#carried = storedState ? (JSON.parse(storedState) as StoredStageState) : null;
-    for (const [type, stage] of this.#stages) stage.restoreState?.(this.#carried?.type === type ? this.#carried.state : null);
+    const stored = parseStored(storedState);
+    this.#stored = stored;
+    this.#active = stored?.type ?? null;
+    this.#parked = Promise.resolve({ ...(stored?.parked ?? {}) });
+    for (const [type, stage] of this.#stages) stage.restoreState?.(storedStateOf(stored, type));
     const queue: Prepared[] = [];
     let next = afterId;
     let replay = pending;
@@ -313,7 +344,7 @@ class Runner {
     let s = this.#stages.get(type);
     if (!s) {
       s = await createStage(type, this.#env);
-      s.restoreState?.(this.#carried?.type === type ? this.#carried.state : null);
+      s.restoreState?.(storedStateOf(this.#stored, type));
       this.#stages.set(type, s);
     }
     return s;
@@ -324,7 +355,8 @@ class Runner {
     const o = this.#env.options;
     const type = pending?.type ?? o.type ?? this.#state.activeType();
     const stage = await this.#stage(type);
-    const prev = this.#carried && this.#carried.type !== type ? await this.#stage(this.#carried.type) : null;
+    const prevType = this.#active !== null && this.#active !== type ? this.#active : null;
+    const prev = prevType ? await this.#stage(prevType) : null;
     const t0 = performance.now();
     const batch = await (pending
       ? this.#reader(type).read(pending.afterId, Math.max(o.batchSize, pending.limit), pending.lastId)
@@ -345,15 +377,22 @@ class Runner {
     const ctx = this.#context(intent, false);
     // An operator switched away from a stateful stage: it emits what it held before the new stage starts.
     const flushed = prev?.flush ? prev.flush(ctx) : null;
-    if (prev) this.#carried = null;
     const processed = stage.process(batch, ctx);
     const output = Promise.all([flushed, processed]).then(([f, p]) => merge(f ? [f, p] : [p]));
-    // Capture the carried state now, synchronously: the next batch's process() may change it.
-    const state = output.then((out) => (out.state === undefined || out.state === null ? null : JSON.stringify({ type, state: out.state })));
+    // The stage left parks its state after the flush; the stage entered takes its own back. Chained
+    // in prepare order, and stateful stages capture their state before their first await, so what
+    // is stored with each batch is the state right after it, even with the next batch in flight.
+    const parked = Promise.all([this.#parked, flushed]).then(([before, f]) => {
+      const next: Parked = { ...before };
+      delete next[type];
+      if (prevType && f?.state) next[prevType] = f.state;
+      return next;
+    });
+    this.#parked = parked;
+    const live = stage.restoreState ? type : null;
+    const state = Promise.all([parked, processed]).then(([pk, p]) => storedText(live, live === null ? null : (p.state ?? null), pk));
     const prepared: Prepared = { intent, recorded: pending !== null, firstId: batch.id[0], recordsIn: batch.length, rawBytes: batch.rawBytes, eventMs: batch.eventMs, t0, output, state };
-    // Keep #carried in step for the next prepare (state becomes known when process resolves; stateful
-    // stages capture it before their first await, so awaiting here does not let another batch in).
-    this.#carried = stage.restoreState ? { type, state: '' } : null;
+    this.#active = live;
     void output.catch(() => {});
     return prepared;
   }
@@ -379,12 +418,15 @@ class Runner {
   async #finalFlush(): Promise<void> {
     const cp = this.#state.checkpoint(this.#cursor)!;
     if (!cp.stageState) return;
-    const carried = JSON.parse(cp.stageState) as StoredStageState;
-    this.#carried = carried;
-    const stage = await this.#stage(carried.type);
+    const carried = parseStored(cp.stageState);
+    if (!carried?.type) return; // only parked states: nothing is open
+    const type = carried.type;
+    this.#stored = carried;
+    this.#active = type;
+    const stage = await this.#stage(type);
     if (!stage.flush) return;
     stage.restoreState?.(carried.state);
-    const intent: PendingBatch = { type: carried.type, batchId: `${this.#env.nodeId}-${carried.type}-flush-${cp.lastId}`, afterId: cp.lastId, lastId: cp.lastId, limit: 0, startedMs: Date.now() };
+    const intent: PendingBatch = { type, batchId: `${this.#env.nodeId}-${type}-flush-${cp.lastId}`, afterId: cp.lastId, lastId: cp.lastId, limit: 0, startedMs: Date.now() };
     const ctx = this.#context(intent, true);
     const t0 = performance.now();
     const out = await stage.flush(ctx);
@@ -392,7 +434,7 @@ class Runner {
     await this.#sink.put(out.objects);
     // The stage's state after the flush (e.g. which windows were emitted) stays with the checkpoint,
     // so rows arriving for a flushed window on a later run become corrections, not a second window.
-    const after = out.state ? JSON.stringify({ type: carried.type, state: out.state }) : null;
+    const after = storedText(type, out.state ?? null, carried.parked ?? {});
     const output = { ...out, details: { flush: true, ...(out.details ?? {}) } };
     this.#record(intent, after, { firstId: cp.lastId, recordsIn: 0, rawBytes: 0, output, durationMs: performance.now() - t0, latencyMs: null });
   }
