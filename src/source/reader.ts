@@ -48,10 +48,11 @@ export class SensorReader {
     });
     // Only text starting with a real calendar date is parsed: SQLite's date functions also accept
     // `now`, a bare `HH:MM` (→ 2000-01-01) and numeric text (a Julian day), and roll an impossible
-    // day over (2025-02-30 → 2025-03-02), which would place garbage in a made-up hour.
+    // day over (2025-02-30 → 2025-03-02), which would place garbage in a made-up hour. Only days
+    // 29–31 can roll over, so only those pay for the date() round trip.
     this.#page = this.#db.prepare(
       `SELECT count(${fn}(CASE WHEN typeof("timestamp") = 'text' AND "timestamp" GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*'
-           AND date(substr("timestamp", 1, 10)) = substr("timestamp", 1, 10)
+           AND (substr("timestamp", 9, 2) < '29' OR date(substr("timestamp", 1, 10)) = substr("timestamp", 1, 10))
          THEN unixepoch("timestamp", 'subsec') END, ${cols}))
        FROM (SELECT ${cols} FROM sensor_readings WHERE id > ? AND id <= ? ORDER BY id LIMIT ?)`,
     );
