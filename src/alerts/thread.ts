@@ -11,6 +11,7 @@ import { Worker } from 'node:worker_threads';
 import type { RunOptions } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { BucketStage } from '../sink/key.ts';
+import { workerExecArgv } from '../pool/exec-argv.ts';
 import type { AlertStats } from './router.ts';
 
 /** What the thread is started with (structured-cloned: plain data only). */
@@ -41,8 +42,7 @@ export class AlertThread {
   private constructor(data: AlertThreadData, log: Logger) {
     // Under tsx the worker is TypeScript, entered through a CommonJS file (see thread-entry.cjs).
     const ts = workerUrl.pathname.endsWith('.ts');
-    const execArgv = [...process.execArgv];
-    if (ts && !execArgv.some((a) => a.includes('tsx'))) execArgv.push('--import', 'tsx');
+    const execArgv = workerExecArgv(workerUrl.pathname);
     // A small young generation: polls are ≤ 10k rows, and the default lets an idle-ish thread keep
     // tens of MB of garbage resident on a node whose whole budget is ~300 MB.
     const resourceLimits = { maxYoungGenerationSizeMb: 8 };

@@ -17,6 +17,7 @@ import type { ColumnarBatch } from '../batch.ts';
 import { concatBatches } from '../source/concat.ts';
 import type { ColumnName } from '../source/schema.ts';
 import { PartialMerger, SensorSlots } from './merge.ts';
+import { workerExecArgv } from './exec-argv.ts';
 import { reviveBatch } from './read-columns.ts';
 import type { PoolResult, PoolTask } from './types.ts';
 
@@ -117,8 +118,7 @@ export class KernelPool {
     if (!(Number.isInteger(taskRows) && taskRows >= 1)) throw new RangeError(`KernelPool taskRows must be an integer ≥ 1, got ${taskRows}`);
     if (!(Number.isInteger(maxInFlight) && maxInFlight >= 1)) throw new RangeError(`KernelPool maxInFlight must be an integer ≥ 1, got ${maxInFlight}`);
     // Under tsx the worker is TypeScript: make sure the loader is active in the worker threads too.
-    const execArgv = [...process.execArgv];
-    if (workerUrl.pathname.endsWith('.ts') && !execArgv.some((a) => a.includes('tsx'))) execArgv.push('--import', 'tsx');
+    const execArgv = workerExecArgv(workerUrl.pathname);
     const piscina = new Piscina({
       filename: workerUrl.href,
       name: 'run',
