@@ -225,25 +225,27 @@ describe('the sensor database misbehaving under a running `run`', { concurrency:
     createSensorDb(db, newRows);
   }
 
-  test(
-    'a database file replaced under a following run (new file, ids from 1) is detected: generation 2 lands exactly once beside generation 1',
-    { todo: 'BUG src/pipeline/run.ts + src/source/open.ts: the open connection keeps reading the deleted file; nothing notices the path now names a new file' },
-    async (t) => {
-      const dir = tempDir(t);
-      const db = join(dir, 'sensor_data.db');
-      const state = join(dir, 'state.db');
-      const lake = join(dir, 'lake');
-      createSensorDb(db, rows(1, 1, 3000));
-      const run = follow(t, db, lake, ['--state-db', state]);
-      await checkpointIs(state, 3000, run);
-      replaceDatabase(db, rows(2, 1, 1200));
-      const detected = await holds(() => setting(state, 'source_generation') === '2' && liveCursor(state).lastId === 1200, 8000);
-      await stop(run);
-      assert.ok(detected, `generation 2 not at checkpoint 1200 after 8 s: source_generation ${setting(state, 'source_generation')}, checkpoint ${liveCursor(state).lastId}; stderr:\n${run.stderr()}`);
-      assert.equal(generationProblems(lake, 1, 3000), null);
-      assert.equal(generationProblems(lake, 2, 1200), null);
-    },
-  );
+  test('a database file replaced under a following run stops it with a clear error, and the next run reads the new file as generation 2', async (t) => {
+    const dir = tempDir(t);
+    const db = join(dir, 'sensor_data.db');
+    const state = join(dir, 'state.db');
+    const lake = join(dir, 'lake');
+    createSensorDb(db, rows(1, 1, 3000));
+    const run = follow(t, db, lake, ['--state-db', state]);
+    await checkpointIs(state, 3000, run);
+    replaceDatabase(db, rows(2, 1, 1200));
+    // The old connection would read the unlinked file forever: the run notices and stops.
+    const r = await run.exited;
+    assert.equal(r.code, 1, describeResult(r));
+    assert.match(r.stderr, /was replaced by a new file while running; stopping so that the next run reads the new file/);
+    assert.equal(liveCursor(state).lastId, 3000, 'nothing of the new file was read under the old generation');
+    const again = follow(t, db, lake, ['--state-db', state]);
+    await until('source generation 2', () => setting(state, 'source_generation') === '2', 20_000);
+    await checkpointIs(state, 1200, again);
+    await stop(again);
+    assert.equal(generationProblems(lake, 1, 3000), null);
+    assert.equal(generationProblems(lake, 2, 1200), null);
+  });
 
   test('a database file replaced while run was stopped is detected at start: generation 2 lands exactly once beside generation 1', async (t) => {
     const dir = tempDir(t);

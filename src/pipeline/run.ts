@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RunOptions } from '../config.ts';
@@ -217,7 +218,9 @@ class Runner {
     let backoffMs = 0;
     let firstSeenPendingAt = 0;
     try {
+      const file = fileIdentity(resolve(o.db));
       while (!signal?.aborted) {
+        this.#checkFile(resolve(o.db), file);
         const cp = this.#state.checkpoint(this.#cursor)!;
         const maxId = this.#reader('ingestion').maxId();
         progress.update(cp.lastId, maxId);
@@ -308,6 +311,23 @@ class Runner {
       for (const r of this.#readers.values()) r.reset();
       await Promise.allSettled(queue.map((p) => p.output));
     }
+  }
+
+  /**
+   * A sensor that deletes its database and starts a new file leaves this run reading the old,
+   * unlinked one forever. That is detected by the file's identity and ends the run with a clear
+   * error: the next run opens the new file, finds the checkpoint's row gone or different, and
+   * reads it as a new source generation (with the state in the sensor database itself, the
+   * checkpoint went with the old file, so the next run starts over).
+   */
+  #checkFile(path: string, opened: string | null): void {
+    const now = fileIdentity(path);
+    if (now === opened) return;
+    throw new PipelineError(
+      'SOURCE_FILE_REPLACED',
+      `the sensor database ${path} was ${now === null ? 'deleted' : 'replaced by a new file'} while running; ` +
+        'stopping so that the next run reads the new file (run again, or let the job restart)',
+    );
   }
 
   /** Detects a replaced or truncated source; returns true when the cursor was reset. */
@@ -495,6 +515,16 @@ class Runner {
     this.#totals.bytes += b.bytes;
     this.#totals.lastId = Math.max(this.#totals.lastId, b.lastId);
     this.#hooks.onBatch?.(b);
+  }
+}
+
+/** Device and inode of a file ("dev:ino"), or null when it does not exist. */
+function fileIdentity(path: string): string | null {
+  try {
+    const st = statSync(path);
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return null;
   }
 }
 
