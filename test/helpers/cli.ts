@@ -37,7 +37,16 @@ export interface CliChild {
 
 /** Starts `edgelake <args>` without waiting for it (for follow mode and kill tests). */
 export function spawnCli(args: readonly string[], opts: CliOptions = {}): CliChild {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+  return spawnNode(['--import', 'tsx', 'src/cli/main.ts'], args, opts);
+}
+
+/**
+ * Starts `node <entry…> <args>` in the repository root with the test's environment (plus
+ * `opts.env`), collecting its output; SIGKILLs it and rejects after `opts.timeoutMs`.
+ * `entry` is how the CLI is reached: from sources under tsx, or the compiled build.
+ */
+export function spawnNode(entry: readonly string[], args: readonly string[], opts: CliOptions = {}): CliChild {
+  const child = spawn(process.execPath, [...entry, ...args], {
     cwd: REPO_ROOT,
     env: childEnv(opts.env),
     stdio: ['ignore', 'pipe', 'pipe'],
