@@ -16,23 +16,12 @@ import { tempDir } from './helpers/tmp.ts';
 import { until } from './helpers/until.ts';
 import { checkpointId, createSensorDb, goodRow, maxId, query } from './helpers/sensor-db.ts';
 import { INGESTION_BUCKET, VALIDATED_BUCKET, exactlyOnceProblems, idCounts, readS3, type LakeObject } from './helpers/lake.ts';
-import { S3RVER_CREDENTIALS, startS3Server, type S3ServerHandle } from './helpers/s3server.ts';
-import { startFaultProxy, type FaultMode } from './helpers/fault-proxy.ts';
+import { S3RVER_CREDENTIALS, S3RVER_ENV, startS3Server, type S3ServerHandle } from './helpers/s3server.ts';
+import { startFaultProxy, type FaultMode, type FaultProxy } from './helpers/fault-proxy.ts';
 import { READING_COLUMNS } from '../src/source/schema.ts';
 
 const ENRICHED_BUCKET = 'expanso-databricks-enriched-us-west-2';
 const EMERGENCY_BUCKET = 'expanso-databricks-emergency-us-west-2';
-
-/** s3rver's credentials, and nothing of the test machine's own AWS set-up. */
-const S3_ENV = {
-  AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
-  AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
-  AWS_REGION: undefined,
-  AWS_PROFILE: undefined,
-  AWS_ENDPOINT_URL: undefined,
-  AWS_ENDPOINT_URL_S3: undefined,
-  AWS_SESSION_TOKEN: undefined,
-};
 
 /** The runner's warning after a batch's upload used up the sink's retries (src/pipeline/run.ts). */
 const RETRY_WARNING = /^edgelake warning: .*retrying in [\d.]+ s$/gm;
@@ -49,7 +38,7 @@ const CHILD_LIMIT_MS = 90_000;
 function follow(t: TestContext, db: string, endpoint: string, ...extra: string[]): CliChild {
   const run = spawnCli(
     ['run', '--db', db, '--s3-endpoint', endpoint, '--create-buckets', '--node-id', 'faulty', '--batch-timeout', '100ms', '--poll-interval', '50ms', '--no-progress', ...extra],
-    { env: S3_ENV, timeoutMs: CHILD_LIMIT_MS },
+    { env: S3RVER_ENV, timeoutMs: CHILD_LIMIT_MS },
   );
   t.after(() => {
     if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGKILL');
@@ -114,6 +103,22 @@ class Writer {
   }
 }
 
+/**
+ * A fresh sensor database with an in-process writer, and s3rver behind a fault proxy (passing
+ * everything until a test sets a mode); all closed when the test ends.
+ */
+async function behindProxy(t: TestContext): Promise<{ db: string; server: S3ServerHandle; proxy: FaultProxy; writer: Writer }> {
+  const db = join(tempDir(t), 'sensor_data.db');
+  createSensorDb(db);
+  const server = await startS3Server();
+  t.after(() => server.dispose());
+  const proxy = await startFaultProxy({ target: server.endpoint });
+  t.after(() => proxy.close());
+  const writer = new Writer(db);
+  t.after(() => writer.close());
+  return { db, server, proxy, writer };
+}
+
 /** Resident set size of a process in KiB, from /proc (Linux), or null once it is gone. */
 function rssKiB(pid: number): number | null {
   try {
@@ -166,15 +171,7 @@ describe('edgelake run in follow mode under S3 faults', { concurrency: 2, timeou
   test(
     'SIGTERM while S3 does not answer at all stops run within 8 s with exit 0, leaving the batch pending for the next run',
     async (t) => {
-      const dir = tempDir(t);
-      const db = join(dir, 'sensor_data.db');
-      createSensorDb(db);
-      const server = await startS3Server();
-      t.after(() => server.dispose());
-      const proxy = await startFaultProxy({ target: server.endpoint });
-      t.after(() => proxy.close());
-      const writer = new Writer(db);
-      t.after(() => writer.close());
+      const { db, server, proxy, writer } = await behindProxy(t);
       const run = follow(t, db, proxy.endpoint, '--batch-size', '500');
       const landed = writer.append(300);
       await checkpointReaches(db, landed, run, FIRST_BATCH_MS);
@@ -242,15 +239,7 @@ describe('edgelake run in follow mode under S3 faults', { concurrency: 2, timeou
     });
 
     test('through 500s, 503 SlowDown, connection resets, slow and intermittent answers, the validated stage lands every row once', async (t) => {
-      const dir = tempDir(t);
-      const db = join(dir, 'sensor_data.db');
-      createSensorDb(db);
-      const server = await startS3Server();
-      t.after(() => server.dispose());
-      const proxy = await startFaultProxy({ target: server.endpoint });
-      t.after(() => proxy.close());
-      const writer = new Writer(db);
-      t.after(() => writer.close());
+      const { db, server, proxy, writer } = await behindProxy(t);
       const run = follow(t, db, proxy.endpoint, '--type', 'validated', '--batch-size', '500');
 
       await checkpointReaches(db, writer.append(700), run, FIRST_BATCH_MS);
@@ -299,15 +288,7 @@ describe('edgelake run in follow mode under S3 faults', { concurrency: 2, timeou
     test('while S3 is down, the backlog stays in the sensor db (at most one pending batch, flat RSS), and SIGTERM still stops run promptly with exit 0', async (t) => {
       const BATCH = 2000;
       const OUTAGE_ROWS = 120_000;
-      const dir = tempDir(t);
-      const db = join(dir, 'sensor_data.db');
-      createSensorDb(db);
-      const server = await startS3Server();
-      t.after(() => server.dispose());
-      const proxy = await startFaultProxy({ target: server.endpoint });
-      t.after(() => proxy.close());
-      const writer = new Writer(db);
-      t.after(() => writer.close());
+      const { db, server, proxy, writer } = await behindProxy(t);
       const run = follow(t, db, proxy.endpoint, '--type', 'enriched', '--batch-size', String(BATCH));
       const pid = run.child.pid!;
 

@@ -56,7 +56,7 @@ describe('reading batches in worker threads', () => {
     for (const columns of [READING_COLUMNS.map((c) => c.name), AGGREGATED_COLUMNS]) {
       const keepTimestampText = columns.includes('timestamp');
       const main = new SensorReader({ db, columns, keepTimestampText });
-      const pooled = new PooledReader({ db, path, pool: async () => pool, columns, keepTimestampText, minPooledRows: 1000 });
+      const pooled = new PooledReader({ db, path, pool: async () => pool, columns, keepTimestampText, minPooledIds: 1000 });
       // Both read the whole table batch by batch, each cutting its own batches: same rows, same values.
       const readAll = async (read: (after: number) => ColumnarBatch | Promise<ColumnarBatch>) => {
         const rows: unknown[] = [];
@@ -95,9 +95,9 @@ describe('reading batches in worker threads', () => {
     t.after(() => db.close());
     const pool = await KernelPool.open({ threads: 2 });
     t.after(() => pool.close());
-    const broken = new PooledReader({ db, path: join(dir, 'gone.db'), pool: async () => pool, minPooledRows: 1000 });
+    const broken = new PooledReader({ db, path: join(dir, 'gone.db'), pool: async () => pool, minPooledIds: 1000 });
     await assert.rejects(broken.read(0, 10_000), (err: Error) => /gone\.db/.test(err.message));
-    const ok = new PooledReader({ db, path, pool: async () => pool, minPooledRows: 1000 });
+    const ok = new PooledReader({ db, path, pool: async () => pool, minPooledIds: 1000 });
     assert.equal((await ok.read(0, 10_000)).length, 10_000);
   });
 

@@ -7,18 +7,7 @@ import { runCli, describeResult } from './helpers/cli.ts';
 import { tempDir } from './helpers/tmp.ts';
 import { checkpointId, createSensorDb, goodRow, insertRows } from './helpers/sensor-db.ts';
 import { INGESTION_BUCKET, METRICS_BUCKET, exactlyOnceProblems, parseRowKey, readS3 } from './helpers/lake.ts';
-import { S3RVER_CREDENTIALS, startS3Server } from './helpers/s3server.ts';
-
-/** s3rver's credentials, and nothing of the test machine's own AWS set-up. */
-const S3_ENV = {
-  AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
-  AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
-  AWS_REGION: undefined,
-  AWS_PROFILE: undefined,
-  AWS_ENDPOINT_URL: undefined,
-  AWS_ENDPOINT_URL_S3: undefined,
-  AWS_SESSION_TOKEN: undefined,
-};
+import { S3RVER_ENV, startS3Server } from './helpers/s3server.ts';
 
 const runArgs = (db: string, endpoint: string, ...extra: string[]) => [
   'run', '--once', '--db', db, '--s3-endpoint', endpoint, '--node-id', 's3node', '--no-progress', ...extra,
@@ -32,7 +21,7 @@ describe('run --once against an S3-protocol server', () => {
     await simulate({ db, rows, sensors: 10, startMs: Date.UTC(2025, 7, 15, 6), seed: 3 });
     const server = await startS3Server();
     t.after(() => server.dispose());
-    const r = await runCli(runArgs(db, server.endpoint, '--create-buckets', '--batch-size', '3000'), { env: S3_ENV });
+    const r = await runCli(runArgs(db, server.endpoint, '--create-buckets', '--batch-size', '3000'), { env: S3RVER_ENV });
     assert.equal(r.code, 0, describeResult(r));
     const objects = await readS3(server, INGESTION_BUCKET);
     assert.equal(exactlyOnceProblems(objects, rows), null);
@@ -52,7 +41,7 @@ describe('run --once against an S3-protocol server', () => {
     createSensorDb(db, [goodRow(1)]);
     const server = await startS3Server();
     t.after(() => server.dispose());
-    const r = await runCli(runArgs(db, server.endpoint), { env: S3_ENV });
+    const r = await runCli(runArgs(db, server.endpoint), { env: S3RVER_ENV });
     assert.equal(r.code, 2, describeResult(r));
     assert.match(r.stderr, /bucket "expanso-databricks-[a-z]+-us-west-2" does not exist/);
     assert.match(r.stderr, /--create-buckets/);
@@ -65,7 +54,7 @@ describe('run --once against an S3-protocol server', () => {
     createSensorDb(db, Array.from({ length: 40 }, (_, i) => goodRow(i + 1)));
     const server = await startS3Server();
     t.after(() => server.dispose());
-    const first = await runCli(runArgs(db, server.endpoint, '--create-buckets', '--batch-size', '15'), { env: S3_ENV });
+    const first = await runCli(runArgs(db, server.endpoint, '--create-buckets', '--batch-size', '15'), { env: S3RVER_ENV });
     assert.equal(first.code, 0, describeResult(first));
     assert.equal(checkpointId(db), 40);
 
@@ -73,14 +62,14 @@ describe('run --once against an S3-protocol server', () => {
     insertRows(h, Array.from({ length: 35 }, (_, i) => goodRow(41 + i, '2025-08-15T11')));
     h.close();
     await server.stop();
-    const down = await runCli(runArgs(db, server.endpoint, '--batch-size', '15'), { env: S3_ENV });
+    const down = await runCli(runArgs(db, server.endpoint, '--batch-size', '15'), { env: S3RVER_ENV });
     assert.equal(down.code, 1, describeResult(down));
     assert.match(down.stderr, new RegExp(`cannot reach S3 at ${server.endpoint.replace(/\./g, '\\.')}`));
     assert.match(down.stderr, /checkpoint is unchanged/);
     assert.equal(checkpointId(db), 40, 'the checkpoint did not move');
 
     await server.restart();
-    const again = await runCli(runArgs(db, server.endpoint, '--batch-size', '15'), { env: S3_ENV });
+    const again = await runCli(runArgs(db, server.endpoint, '--batch-size', '15'), { env: S3RVER_ENV });
     assert.equal(again.code, 0, describeResult(again));
     assert.equal(checkpointId(db), 75);
     assert.equal(exactlyOnceProblems(await readS3(server, INGESTION_BUCKET), 75), null);

@@ -528,14 +528,12 @@ function fileIdentity(path: string): string | null {
   }
 }
 
-/** Combines the outputs of a flush and a batch into one. */
+/** Combines the outputs of a flush and a batch into one (their states are stored separately: see #prepare). */
 function merge(outputs: StageOutput[]): StageOutput {
-  const last = outputs[outputs.length - 1];
   return {
     objects: outputs.flatMap((x) => x.objects),
     recordsOut: outputs.reduce((n, x) => n + x.recordsOut, 0),
     invalidCount: outputs.find((x) => x.invalidCount !== undefined)?.invalidCount,
     details: Object.assign({}, ...outputs.map((x) => x.details ?? {})),
-    state: last.state,
   };
 }

@@ -37,7 +37,7 @@ export interface PooledReaderOptions {
   /** Parts a batch is cut into, one task each: the pool's thread count. Default 2. */
   readonly parts?: number;
   /** Batches spanning fewer ids than this are read on the main thread. Default 8192. */
-  readonly minPooledRows?: number;
+  readonly minPooledIds?: number;
 }
 
 /**
@@ -54,7 +54,7 @@ export class PooledReader implements BatchReader {
   readonly #path: string;
   readonly #pool: () => Promise<KernelPool>;
   readonly #keepTs: boolean;
-  readonly #minPooledRows: number;
+  readonly #minPooledIds: number;
   readonly #parts: number;
   /** At most one batch read ahead: the one that follows the last batch handed out. */
   #ahead: { afterId: number; limit: number; rangeEnd: number; batch: Promise<ColumnarBatch> } | null = null;
@@ -66,7 +66,7 @@ export class PooledReader implements BatchReader {
     this.#main = new SensorReader({ db: opts.db, columns: opts.columns, keepTimestampText: this.#keepTs });
     this.#path = opts.path;
     this.#pool = opts.pool;
-    this.#minPooledRows = opts.minPooledRows ?? 8192;
+    this.#minPooledIds = opts.minPooledIds ?? 8192;
     this.#parts = opts.parts ?? 2;
     if (!(Number.isInteger(this.#parts) && this.#parts >= 1)) throw new RangeError(`PooledReader parts must be an integer ≥ 1, got ${this.#parts}`);
   }
@@ -104,7 +104,7 @@ export class PooledReader implements BatchReader {
   /** Starts the read of the batch after `rangeEnd`, when a whole batch is already there to read. */
   #readAhead(rangeEnd: number, limit: number): void {
     // Only whole batches big enough for the workers: a small one is cheaper read when asked for.
-    if (this.#ahead || limit < this.#minPooledRows || this.maxId() - rangeEnd < limit) return;
+    if (this.#ahead || limit < this.#minPooledIds || this.maxId() - rangeEnd < limit) return;
     const next = this.#start(rangeEnd, limit, Number.MAX_SAFE_INTEGER);
     next.batch.catch(() => {}); // an error surfaces when (if) this batch is asked for
     this.#ahead = { afterId: rangeEnd, limit, rangeEnd: next.rangeEnd, batch: next.batch };
@@ -120,7 +120,7 @@ export class PooledReader implements BatchReader {
     const stop = Math.min(untilId, this.maxId());
     const end = Math.min(afterId + limit, stop);
     let batch: Promise<ColumnarBatch>;
-    if (end - afterId < this.#minPooledRows) {
+    if (end - afterId < this.#minPooledIds) {
       try {
         batch = Promise.resolve(this.#main.read(afterId, limit, Math.max(end, afterId)));
       } catch (err) {

@@ -9,6 +9,7 @@
  * What the rows hold afterwards is whatever SQLite stored (type affinity turns a REAL bound to
  * a TEXT column into text, for instance): tests compare with `SELECT *`, not with this plan.
  */
+import { prng } from '../../src/kernels/synthetic.ts';
 import Database from 'better-sqlite3';
 import { READING_COLUMNS, SENSOR_READINGS_DDL, type ColumnName } from '../../src/source/schema.ts';
 
@@ -48,17 +49,6 @@ export const HOSTILE_T0 = Date.UTC(2025, 7, 15, 8, 0, 0);
 /** Sensors the rows are spread over. */
 export const HOSTILE_SENSORS = ['HOST_000001', 'HOST_000002', 'HOST_000003', 'HOST_000004', 'HOST_000005', 'HOST_000006'];
 
-/** A small, fast, seedable PRNG (mulberry32): numbers in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const INVALID_UTF8 = [Buffer.from([0xc3, 0x28]), Buffer.from([0xff, 0xfe, 0x41]), Buffer.from([0xe2, 0x82]), Buffer.from([0x41, 0xed, 0xa0, 0x80, 0x42])];
 const NASTY_TEXT = ['', ' ', 'NaN', 'Infinity', '-Infinity', 'null', 'undefined', '"quoted"\\back\\slash', 'tab\there\nnewline', 'nul\u0000inside', '\u2028\u2029', 'emoji 🌡️ ünïcödé', 'lone \ud800 surrogate', '{"json":true}', "'; DROP TABLE sensor_readings; --", '0x10', '25,5', '1e999x'];
@@ -181,7 +171,7 @@ export function hugeString(bytes: number, r: () => number): string {
  * column gets every fault — and every 5th malformed row adds two random faults more.
  */
 export function planHostileRows(opts: HostileDbOptions = {}): HostileRow[] {
-  const r = mulberry32(opts.seed ?? 1);
+  const r = prng(opts.seed ?? 1);
   const malformed = opts.malformed ?? 10_000;
   const goodEvery = opts.goodEvery ?? 8;
   const columns = READING_COLUMNS.map((c) => c.name).filter((c) => c !== 'id');

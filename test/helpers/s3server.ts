@@ -13,6 +13,17 @@ import type { Server } from 'node:http';
 /** Access key id and secret s3rver expects; set them in the environment before creating a client. */
 export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
 
+/** Environment for a CLI child talking to s3rver: its credentials, and nothing of the test machine's own AWS set-up. */
+export const S3RVER_ENV = {
+  AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+  AWS_REGION: undefined,
+  AWS_PROFILE: undefined,
+  AWS_ENDPOINT_URL: undefined,
+  AWS_ENDPOINT_URL_S3: undefined,
+  AWS_SESSION_TOKEN: undefined,
+} as const;
+
 /** The part of s3rver's API used here (the package ships no types). */
 interface S3rverInstance {
   run(): Promise<AddressInfo>;
