@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { ConfigError } from '../src/errors.ts';
 import { READING_COLUMNS } from '../src/source/schema.ts';
-import { ANOMALY_TYPES, CITIES, simulate } from '../src/simulate/index.ts';
+import { ANOMALY_TYPES, CITIES, INVALID_KINDS, simulate } from '../src/simulate/index.ts';
+import { lakeRecords, runStage } from './helpers/stage-db.ts';
 import type { SimulateOptions } from '../src/simulate/index.ts';
 
 const START = Date.UTC(2025, 7, 15, 0, 0, 0);
@@ -231,6 +232,10 @@ describe('simulate options', () => {
     ['negative anomalyRate', { rows: 1, anomalyRate: -0.1 }, /anomalyRate.*got -0\.1/],
     ['both rows and durationMs', { rows: 10, durationMs: 1000 }, /rows.*durationMs.*not both/],
     ['a misspelled option', { rows: 1, sensor: 3 } as Partial<SimulateOptions>, /unknown option "sensor"/],
+    ['invalidRate above 1', { rows: 1, invalidRate: 2 }, /invalidRate.*--invalid-rate.*got 2/],
+    ['an unknown city', { rows: 1, cities: ['PARI', 'Atlantis'] }, /unknown city "Atlantis".*PARI/],
+    ['spreadKm without cities', { rows: 1, spreadKm: 3 }, /--spread-km 3.*needs cities/],
+    ['a spreadKm of zero', { rows: 1, cities: ['PARI'], spreadKm: 0 }, /spreadKm.*got 0/],
   ];
   for (const [name, opts, message] of cases) {
     test(`rejects ${name} with a ConfigError naming the option and value`, async () => {
@@ -260,3 +265,75 @@ describe('simulate options', () => {
     });
   });
 });
+
+describe('simulate bad rows', () => {
+  test('writes about invalidRate of rows bad, every kind, deterministically under the seed, without changing the good rows', async () => {
+    const clean = dbPath();
+    const badA = dbPath();
+    const badB = dbPath();
+    await simulate({ db: clean, rows: 20_000, sensors: 5, startMs: START, seed: 7 });
+    const a = await simulate({ db: badA, rows: 20_000, sensors: 5, startMs: START, seed: 7, invalidRate: 0.05 });
+    const b = await simulate({ db: badB, rows: 20_000, sensors: 5, startMs: START, seed: 7, invalidRate: 0.05 });
+    assert.ok(Math.abs(a.invalid - 1_000) < 150, `invalid rows: ${a.invalid}`);
+    assert.deepEqual(Object.keys(a.invalidByKind).sort(), INVALID_KINDS.map((k) => k.kind).sort(), 'every kind drawn');
+    assert.deepEqual(a.invalidByKind, b.invalidByKind);
+    const dump = (p: string) => query<Record<string, unknown>>(p, 'SELECT * FROM sensor_readings ORDER BY id');
+    assert.deepEqual(dump(badA), dump(badB), 'same seed, same bad rows');
+    const good = dump(clean);
+    const mixed = dump(badA);
+    assert.equal(mixed.length, good.length);
+    const differing = mixed.filter((r, i) => JSON.stringify(r) !== JSON.stringify(good[i])).length;
+    assert.ok(differing <= a.invalid && differing > 0.9 * a.invalid, `${differing} rows differ from the clean run, ${a.invalid} written bad`);
+    const [t] = query<{ texts: number; nulls: number }>(
+      badA,
+      `SELECT sum((typeof(temperature) = 'text') + (typeof(humidity) = 'text') + (typeof(pressure) = 'text') + (typeof(vibration) = 'text') + (typeof(voltage) = 'text')) AS texts,
+              sum((temperature IS NULL) + (humidity IS NULL) + (pressure IS NULL) + (vibration IS NULL) + (voltage IS NULL)) AS nulls
+       FROM sensor_readings`,
+    );
+    assert.equal(t.texts, a.invalidByKind.text_metric, 'text in REAL columns stays text');
+    assert.equal(t.nulls, a.invalidByKind.null_metric);
+  });
+
+  test('each bad row breaks exactly the validation rule its kind names', async () => {
+    const db = dbPath();
+    const lake = join(dir, 'lake');
+    const s = await simulate({ db, rows: 6_000, sensors: 4, seed: 3, invalidRate: 0.03, anomalyRate: 0 });
+    await runStage({ db, lake, type: 'validated' });
+    const records = lakeRecords(lake, '-validated-');
+    assert.equal(records.length, s.rowsWritten);
+    const byRule: Record<string, number> = {};
+    for (const r of records) {
+      const v = r._validation as { valid: boolean; errors: { rule: string }[] };
+      if (v.valid) continue;
+      assert.equal(v.errors.length, 1, `row ${r.id} breaks one rule: ${JSON.stringify(v.errors)}`);
+      byRule[v.errors[0].rule] = (byRule[v.errors[0].rule] ?? 0) + 1;
+    }
+    const expected: Record<string, number> = {};
+    for (const { kind, rule } of INVALID_KINDS) if (s.invalidByKind[kind]) expected[rule] = (expected[rule] ?? 0) + s.invalidByKind[kind];
+    assert.deepEqual(byRule, expected);
+  });
+
+  test('pins sensors to the given cities, each within spreadKm of the centre and none at it', async () => {
+    const db = dbPath();
+    await simulate({ db, rows: 600, sensors: 12, startMs: START, cities: ['pari', 'Tokyo'], spreadKm: 3 });
+    const rows = query<{ sensor_id: string; location: string; latitude: number; longitude: number }>(
+      db,
+      'SELECT sensor_id, location, latitude, longitude FROM sensor_readings GROUP BY sensor_id ORDER BY min(id)',
+    );
+    assert.equal(rows.length, 12);
+    assert.deepEqual(rows.map((r) => r.location), Array.from({ length: 12 }, (_, i) => (i % 2 === 0 ? 'Paris' : 'Tokyo')));
+    for (const r of rows) {
+      const c = CITIES.find((x) => x.name === r.location)!;
+      assert.ok(r.sensor_id.startsWith(c.code + '_'));
+      const km = haversineKm(c.lat, c.lon, r.latitude, r.longitude);
+      assert.ok(km > 0 && km <= 3.001, `${r.sensor_id} is ${km.toFixed(3)} km from ${c.name}`);
+    }
+    assert.equal(new Set(rows.map((r) => `${r.latitude},${r.longitude}`)).size, 12, 'every sensor at its own position');
+  });
+});
+
+function haversineKm(lat1: number, lon1: number, lat2: number, lon2: number): number {
+  const rad = Math.PI / 180;
+  const h = Math.sin(((lat2 - lat1) * rad) / 2) ** 2 + Math.cos(lat1 * rad) * Math.cos(lat2 * rad) * Math.sin(((lon2 - lon1) * rad) / 2) ** 2;
+  return 2 * 6371.0088 * Math.asin(Math.sqrt(h));
+}

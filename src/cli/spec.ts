@@ -67,7 +67,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   },
   simulate: {
     summary: 'write realistic sensor readings into a database',
-    usage: 'edgelake simulate --db sensor_data.db [--sensors 10] [--rate 100] [--duration 60s | --rows N] [--anomaly-rate 0.05] [--seed 42]',
+    usage: 'edgelake simulate --db sensor_data.db [--sensors 10] [--rate 100] [--duration 60s | --rows N] [--anomaly-rate 0.05] [--invalid-rate 0] [--city PARI,LOND] [--seed 42]',
     flags: {
       db,
       sensors: str('number of sensors (default 10)'),
@@ -77,6 +77,9 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
       'anomaly-rate': str('share of anomalous readings (default 0.05)'),
       seed: str('random seed (default 42)'),
       span: str('backfill: time span of the timestamps (default: about one reading per sensor per second)'),
+      'invalid-rate': str('share of bad rows (NULLs, text in REAL columns, out-of-range/impossible values, bad timestamps, bad GPS), each breaking one validation rule (default 0)'),
+      city: str('pin the sensors to these cities, comma-separated codes or names (e.g. PARI,LOND), each near its centre (default: one city each, shuffled)'),
+      'spread-km': str('with --city: how far from the city centre a sensor may be, km (default 5)'),
     },
   },
   query: {

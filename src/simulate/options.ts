@@ -1,6 +1,9 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { ConfigError } from '../errors.ts';
+import { CITIES, type City } from './cities.ts';
+import type { InvalidKind } from './invalid.ts';
+import type { Placement } from './sensors.ts';
 
 /** Options of `simulate()` (CLI: `edgelake simulate`). Give `rows` (backfill) or `durationMs` (live), not both. */
 export interface SimulateOptions {
@@ -18,6 +21,20 @@ export interface SimulateOptions {
   anomalyRate?: number;
   /** Seed of the pseudo-random streams, an integer. Default 42. CLI `--seed`. */
   seed?: number;
+  /**
+   * Fraction of rows written bad, in [0, 1]: NULLs, text in REAL columns, out-of-range and
+   * physically impossible values, bad timestamps, impossible GPS (src/simulate/invalid.ts), each
+   * breaking one validation rule. Deterministic under `seed`. Default 0. CLI `--invalid-rate`.
+   */
+  invalidRate?: number;
+  /**
+   * Pin the sensors to these cities (4-letter codes such as `PARI`, or names such as `Paris`,
+   * any case), dealt round-robin, each within `spreadKm` of its city centre: sensors around an
+   * edge node. Default: every sensor in a different city of a shuffled list, at the centre. CLI `--city`.
+   */
+  cities?: readonly string[];
+  /** With `cities`: km from the city centre a sensor may be, > 0. Default 5. CLI `--spread-km`. */
+  spreadKm?: number;
   /** Backfill: ms of event time the rows spread over, ending now. Default rows/sensors seconds (each sensor reads ~1/s), at least 1 h. */
   spanMs?: number;
   /** Backfill: epoch ms of the first event (the span then starts here instead of ending now); makes a run byte-reproducible. */
@@ -40,6 +57,10 @@ export interface SimulateSummary {
   rowsPerSecond: number;
   /** Rows written with anomaly_flag = 1. */
   anomalies: number;
+  /** Rows written bad (see `SimulateOptions.invalidRate`). */
+  invalid: number;
+  /** Bad rows by kind (kinds never drawn are absent). */
+  invalidByKind: Partial<Record<InvalidKind, number>>;
 }
 
 /** Defaults of SimulateOptions, in one place. */
@@ -49,6 +70,8 @@ export const SIMULATE_DEFAULTS = {
   durationMs: 60_000,
   anomalyRate: 0.05,
   seed: 42,
+  invalidRate: 0,
+  spreadKm: 5,
   /** Minimum default backfill span, ms. */
   minSpanMs: 3_600_000,
 } as const;
@@ -62,11 +85,15 @@ interface Common {
   sensors: number;
   anomalyRate: number;
   seed: number;
+  invalidRate: number;
+  placement?: Placement;
   signal?: AbortSignal;
   onProgress?: (written: number) => void;
 }
 
-const KNOWN = new Set(['db', 'sensors', 'rate', 'rows', 'durationMs', 'anomalyRate', 'seed', 'spanMs', 'startMs', 'signal', 'onProgress']);
+const KNOWN = new Set([
+  'db', 'sensors', 'rate', 'rows', 'durationMs', 'anomalyRate', 'seed', 'invalidRate', 'cities', 'spreadKm', 'spanMs', 'startMs', 'signal', 'onProgress',
+]);
 
 function bad(option: string, flag: string, rule: string, value: unknown): ConfigError {
   const shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
@@ -98,6 +125,11 @@ export function resolveSimulateOptions(opts: SimulateOptions): ResolvedSimulateO
   check(opts.durationMs, 'durationMs', '--duration', (x) => x >= 0, 'must be a duration >= 0 ms');
   check(opts.anomalyRate, 'anomalyRate', '--anomaly-rate', (x) => x >= 0 && x <= 1, 'must be between 0 and 1');
   check(opts.seed, 'seed', '--seed', Number.isInteger, 'must be an integer');
+  check(opts.invalidRate, 'invalidRate', '--invalid-rate', (x) => x >= 0 && x <= 1, 'must be between 0 and 1');
+  check(opts.spreadKm, 'spreadKm', '--spread-km', (x) => x > 0 && x <= 500, 'must be a distance in km > 0 and <= 500');
+  if (opts.spreadKm !== undefined && opts.cities === undefined) {
+    throw new ConfigError('simulate_option', `simulate: spreadKm (--spread-km ${opts.spreadKm}) needs cities (--city): it is the distance from the city centre`);
+  }
   check(opts.spanMs, 'spanMs', '', (x) => x > 0, 'must be > 0 ms');
   check(opts.startMs, 'startMs', '', () => true, 'must be epoch milliseconds');
   if (opts.rows !== undefined && opts.durationMs !== undefined) {
@@ -111,6 +143,8 @@ export function resolveSimulateOptions(opts: SimulateOptions): ResolvedSimulateO
     sensors: opts.sensors ?? SIMULATE_DEFAULTS.sensors,
     anomalyRate: opts.anomalyRate ?? SIMULATE_DEFAULTS.anomalyRate,
     seed: opts.seed ?? SIMULATE_DEFAULTS.seed,
+    invalidRate: opts.invalidRate ?? SIMULATE_DEFAULTS.invalidRate,
+    placement: opts.cities === undefined ? undefined : { cities: resolveCities(opts.cities), spreadKm: opts.spreadKm ?? SIMULATE_DEFAULTS.spreadKm },
     signal: opts.signal,
     onProgress: opts.onProgress,
   };
@@ -121,4 +155,17 @@ export function resolveSimulateOptions(opts: SimulateOptions): ResolvedSimulateO
     rate: opts.rate ?? SIMULATE_DEFAULTS.rate,
     durationMs: opts.durationMs ?? SIMULATE_DEFAULTS.durationMs,
   };
+}
+
+/** The cities named by code or name (any case); ConfigError naming an unknown one and listing the codes. */
+function resolveCities(names: readonly string[]): City[] {
+  if (!Array.isArray(names) || names.length === 0) throw bad('cities', '--city', 'must name at least one city', names);
+  return names.map((n) => {
+    const key = typeof n === 'string' ? n.trim().toLowerCase() : '';
+    const city = CITIES.find((c) => c.code.toLowerCase() === key || c.name.toLowerCase() === key);
+    if (!city) {
+      throw new ConfigError('simulate_option', `simulate: cities (--city) has unknown city ${JSON.stringify(n)}; known codes: ${CITIES.map((c) => c.code).join(', ')}`);
+    }
+    return city;
+  });
 }

@@ -8,6 +8,10 @@ export interface SimSensor {
   /** `CITY_XXXXXX`: the city's 4-letter code, `_`, 6 random base36 upper-case characters. */
   readonly sensorId: string;
   readonly city: City;
+  /** Where the sensor is, degrees north (WGS 84): the city centre, or a point near it when placed (see {@link Placement}). */
+  readonly latitude: number;
+  /** Where the sensor is, degrees east (WGS 84). */
+  readonly longitude: number;
   readonly firmwareVersion: string;
   readonly model: string;
   readonly manufacturer: string;
@@ -46,21 +50,35 @@ const DEPLOYMENTS = [
   { deploymentType: 'industrial', sensorType: 'industrial' },
 ] as const;
 
+/** Sensors pinned to given cities, e.g. around the edge node that reads them. */
+export interface Placement {
+  /** Cities the sensors are dealt to, round-robin in this order (not shuffled). */
+  readonly cities: readonly City[];
+  /** Each sensor sits at a uniformly random point within this many km of its city centre. */
+  readonly spreadKm: number;
+}
+
+const KM_PER_DEGREE = 111.32;
+
 function isoDate(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
 }
 
 /**
  * Creates `count` sensors with distinct ids. Cities are dealt from a shuffled list so the
- * first 42 sensors sit in 42 different cities; more sensors reuse cities in the same order.
+ * first 42 sensors sit in 42 different cities at the city centre; more sensors reuse cities in
+ * the same order. With a `placement`, sensors are dealt to its cities in order instead, each
+ * near (not at) its city centre.
  * Dates are relative to `firstEventMs` (epoch ms of the first reading), so a run is
  * reproducible when that time is fixed.
  */
-export function createSensors(count: number, rng: Rng, firstEventMs: number): SimSensor[] {
-  const order = CITIES.slice();
-  for (let i = order.length - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    [order[i], order[j]] = [order[j], order[i]];
+export function createSensors(count: number, rng: Rng, firstEventMs: number, placement?: Placement): SimSensor[] {
+  const order = placement ? placement.cities.slice() : CITIES.slice();
+  if (!placement) {
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = rng.int(i + 1);
+      [order[i], order[j]] = [order[j], order[i]];
+    }
   }
   const used = new Set<string>();
   const sensors: SimSensor[] = [];
@@ -74,10 +92,13 @@ export function createSensors(count: number, rng: Rng, firstEventMs: number): Si
     const deployment = rng.pick(DEPLOYMENTS);
     const installedMs = firstEventMs - (30 + rng.int(700)) * DAY_MS;
     const manufacturedMs = installedMs - (30 + rng.int(335)) * DAY_MS;
+    const [latitude, longitude] = placement ? near(city, placement.spreadKm, rng) : [city.lat, city.lon];
     sensors.push({
       index,
       sensorId,
       city,
+      latitude,
+      longitude,
       firmwareVersion: rng.pick(FIRMWARE),
       model: rng.pick(hw.models),
       manufacturer: hw.manufacturer,
@@ -92,4 +113,18 @@ export function createSensors(count: number, rng: Rng, firstEventMs: number): Si
     });
   }
   return sensors;
+}
+
+/**
+ * A uniformly random point within `km` of the city centre (a flat-earth disc: at a few km the
+ * error is far below GPS precision), rounded to 6 decimals (~0.1 m), from the sensor stream
+ * (only when placed: unplaced runs draw exactly what they drew before placement existed).
+ */
+function near(city: City, km: number, rng: Rng): [number, number] {
+  const r = km * Math.sqrt(rng.next());
+  const a = 2 * Math.PI * rng.next();
+  const lat = city.lat + (r * Math.cos(a)) / KM_PER_DEGREE;
+  const lon = city.lon + (r * Math.sin(a)) / (KM_PER_DEGREE * Math.cos((city.lat * Math.PI) / 180));
+  const round6 = (x: number) => Math.round(x * 1e6) / 1e6;
+  return [round6(lat), round6(((lon + 540) % 360) - 180)];
 }

@@ -1,5 +1,6 @@
 import { setImmediate as yieldToLoop, setTimeout as delay } from 'node:timers/promises';
 import { ReadingGenerator } from './generator.ts';
+import { InvalidRows } from './invalid.ts';
 import { resolveSimulateOptions, SIMULATE_DEFAULTS, type SimulateOptions, type SimulateSummary } from './options.ts';
 import { Rng } from './random.ts';
 import { createSensors } from './sensors.ts';
@@ -13,6 +14,8 @@ const LIVE_TICK_MS = 20;
 const PROGRESS_MS = 100;
 /** Offsets the readings stream from the sensor stream, so changing `rows` never changes the sensors. */
 const READINGS_STREAM = 0x9e3779b9;
+/** Offsets the bad-row stream, so `invalidRate` never changes the readings of the good rows. */
+const INVALID_STREAM = 0x85ebca6b;
 
 /** Accumulates write results into a summary and throttles progress callbacks. */
 class Tally {
@@ -22,7 +25,10 @@ class Tally {
   anomalies = 0;
   private lastProgress = 0;
   private readonly started = performance.now();
-  constructor(private readonly onProgress?: (written: number) => void) {}
+  constructor(
+    private readonly invalid: InvalidRows,
+    private readonly onProgress?: (written: number) => void,
+  ) {}
 
   add(r: WriteResult, count: number): void {
     if (count === 0) return;
@@ -47,6 +53,8 @@ class Tally {
       elapsedMs,
       rowsPerSecond: elapsedMs > 0 ? (this.rows * 1000) / elapsedMs : 0,
       anomalies: this.anomalies,
+      invalid: this.invalid.total,
+      invalidByKind: { ...this.invalid.counts },
     };
   }
 }
@@ -61,15 +69,16 @@ export async function simulate(opts: SimulateOptions): Promise<SimulateSummary> 
   const o = resolveSimulateOptions(opts);
   const sensorRng = new Rng(o.seed);
   const readingRng = new Rng((o.seed + READINGS_STREAM) >>> 0);
-  const tally = new Tally(o.onProgress);
+  const invalid = new InvalidRows(o.invalidRate, (o.seed + INVALID_STREAM) >>> 0);
+  const tally = new Tally(invalid, o.onProgress);
 
   if (o.mode === 'backfill') {
     const spanMs = Math.round(o.spanMs ?? Math.max((o.rows / o.sensors) * 1000, SIMULATE_DEFAULTS.minSpanMs));
     const baseMs = o.startMs !== undefined ? Math.round(o.startMs) : Date.now() - spanMs;
     const stepMs = o.rows > 0 ? spanMs / o.rows : 0;
-    const sensors = createSensors(o.sensors, sensorRng, baseMs);
+    const sensors = createSensors(o.sensors, sensorRng, baseMs, o.placement);
     const gen = new ReadingGenerator(sensors, readingRng, stepMs * o.sensors, o.anomalyRate);
-    const writer = new ReadingWriter(o.db, sensors, true);
+    const writer = new ReadingWriter(o.db, sensors, true, invalid);
     const schedule: RowSchedule = { baseMs, stepMs, jitter: true };
     try {
       for (let from = 0; from < o.rows && !o.signal?.aborted; from += BACKFILL_CHUNK) {
@@ -88,9 +97,9 @@ export async function simulate(opts: SimulateOptions): Promise<SimulateSummary> 
   const stepMs = 1000 / o.rate;
   // Rows are due at t0 + k·step for every k with k·step < durationMs.
   const total = Math.ceil((o.durationMs * o.rate) / 1000);
-  const sensors = createSensors(o.sensors, sensorRng, t0);
+  const sensors = createSensors(o.sensors, sensorRng, t0, o.placement);
   const gen = new ReadingGenerator(sensors, readingRng, stepMs * o.sensors, o.anomalyRate);
-  const writer = new ReadingWriter(o.db, sensors, false);
+  const writer = new ReadingWriter(o.db, sensors, false, invalid);
   // No jitter: row k's time t0 + floor(k·step) is never later than the clock when it is written.
   const schedule: RowSchedule = { baseMs: t0, stepMs, jitter: false };
   try {

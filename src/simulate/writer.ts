@@ -3,6 +3,7 @@ import { ConfigError, messageOf } from '../errors.ts';
 import { SENSOR_READINGS_DDL } from '../source/schema.ts';
 import type { ReadingGenerator } from './generator.ts';
 import { ANOMALY_TYPES } from './generator.ts';
+import type { BoundRow, InvalidRows } from './invalid.ts';
 import type { SimSensor } from './sensors.ts';
 import { TimestampFormatter } from './timestamp.ts';
 
@@ -42,6 +43,11 @@ function insertSql(n: number): string {
     FROM (VALUES ${rows}) v JOIN temp.sim_sensors s ON s.idx = v.column10`;
 }
 
+/** INSERT of one bad row: like {@link insertSql} but with its own latitude and longitude (values 11 and 12). */
+const INSERT_BAD_SQL = insertSql(1)
+  .replace('(?,?,?,?,?,?,?,?,?,?)', '(?,?,?,?,?,?,?,?,?,?,?,?)')
+  .replace('s.latitude, s.longitude', 'v.column11, v.column12');
+
 const ANOMALY_TEXT: readonly (string | null)[] = [null, ...ANOMALY_TYPES];
 
 /**
@@ -54,17 +60,27 @@ export class ReadingWriter {
   private readonly db: Database.Database;
   private readonly insert: Database.Statement;
   private readonly insertMany: Database.Statement;
+  private readonly insertBad: Database.Statement;
+  /** Statements of fewer than ROWS_PER_STATEMENT rows, by row count, prepared when first needed. */
+  private readonly insertFew = new Map<number, Database.Statement>();
+  private readonly sensors: readonly SimSensor[];
+  private readonly invalid: InvalidRows | null;
   /** Bound values of `insertMany`, reused for every statement. */
   private readonly args: unknown[] = new Array(ROWS_PER_STATEMENT * PARAMS).fill(null);
   private readonly lastRowId: Database.Statement<[], number>;
   private readonly ts = new TimestampFormatter();
+  /** Formats the shifted times of bad rows, so they never evict the main formatter's cached second. */
+  private readonly badTs = new TimestampFormatter();
 
   /**
    * Opens (creating if needed) the database at `path` in WAL mode with busy_timeout 5000 ms
    * (a new file gets 16 KiB pages).
    * `bulk`: skip fsync (synchronous = OFF) for a backfill; otherwise synchronous = NORMAL.
+   * `invalid`: decides which rows are written bad (null: none).
    */
-  constructor(path: string, sensors: readonly SimSensor[], bulk: boolean) {
+  constructor(path: string, sensors: readonly SimSensor[], bulk: boolean, invalid: InvalidRows | null = null) {
+    this.sensors = sensors;
+    this.invalid = invalid;
     try {
       this.db = new Database(path);
     } catch (err) {
@@ -87,19 +103,21 @@ export class ReadingWriter {
     const add = this.db.prepare('INSERT INTO temp.sim_sensors VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)');
     this.db.transaction(() => {
       for (const s of sensors) {
-        add.run(s.index, s.sensorId, s.firmwareVersion, s.model, s.manufacturer, s.city.name, s.city.lat, s.city.lon,
+        add.run(s.index, s.sensorId, s.firmwareVersion, s.model, s.manufacturer, s.city.name, s.latitude, s.longitude,
           s.city.tz, s.serialNumber, s.manufactureDate, s.deploymentType, s.installationDate, s.heightMeters,
           s.orientationDegrees, s.instanceId, s.sensorType);
       }
     })();
     this.insert = this.db.prepare(insertSql(1));
     this.insertMany = this.db.prepare(insertSql(ROWS_PER_STATEMENT));
+    this.insertBad = this.db.prepare(INSERT_BAD_SQL);
     this.lastRowId = this.db.prepare<[], number>('SELECT last_insert_rowid()').pluck();
   }
 
   /**
    * Writes rows `from` … `to - 1` of a run in one transaction. Row k belongs to sensor
-   * `k % sensorCount` and gets its event time from `schedule`.
+   * `k % sensorCount` and gets its event time from `schedule`. Rows are inserted in k order
+   * (ids follow k), bad rows included.
    */
   write(gen: ReadingGenerator, sensorCount: number, from: number, to: number, schedule: RowSchedule): WriteResult {
     if (to <= from) return { firstId: 0, lastId: 0, anomalies: 0 };
@@ -118,6 +136,14 @@ export class ReadingWriter {
         const eventMs = baseMs + Math.floor((jitter ? k + rng.next() : k) * stepMs);
         const code = gen.next(s, eventMs);
         const flag = code === 0 ? 0 : 1;
+        const bad = this.invalid?.draw() ?? null;
+        if (bad !== null) {
+          // Pending rows first, so ids stay in row order.
+          if (a > 0) this.flushFew(a / PARAMS);
+          a = 0;
+          anomalies += this.writeBad(bad, s, eventMs, code, flag, v);
+          continue;
+        }
         anomalies += flag;
         if (to - k + a / PARAMS < ROWS_PER_STATEMENT) {
           // Tail shorter than one full statement: single-row inserts.
@@ -148,6 +174,30 @@ export class ReadingWriter {
     // Our write lock kept other writers out, so the ids of this transaction are consecutive.
     const lastId = this.lastRowId.get() as number;
     return { firstId: lastId - (to - from) + 1, lastId, anomalies };
+  }
+
+  /** Inserts the first `n` (< ROWS_PER_STATEMENT) pending rows of `args` in one statement. */
+  private flushFew(n: number): void {
+    let st = this.insertFew.get(n);
+    if (!st) this.insertFew.set(n, (st = this.db.prepare(insertSql(n))));
+    st.run(this.args.slice(0, n * PARAMS));
+  }
+
+  /** Inserts one bad row of sensor `s`; returns its anomaly_flag as written. */
+  private writeBad(kind: Parameters<InvalidRows['corrupt']>[0], s: number, eventMs: number, code: number, flag: number, v: Float64Array): number {
+    const sensor = this.sensors[s];
+    const row: BoundRow = {
+      timestamp: this.ts.format(eventMs),
+      metrics: [v[0], v[1], v[2], v[3], v[4]],
+      statusCode: flag,
+      anomalyFlag: flag,
+      latitude: sensor.latitude,
+      longitude: sensor.longitude,
+    };
+    this.invalid!.corrupt(kind, row, eventMs, (ms) => this.badTs.format(ms));
+    const m = row.metrics;
+    this.insertBad.run(row.timestamp, m[0], m[1], m[2], m[3], m[4], row.statusCode, row.anomalyFlag, ANOMALY_TEXT[code], s, row.latitude, row.longitude);
+    return row.anomalyFlag;
   }
 
   /** Closes the connection (the WAL is checkpointed by SQLite on the last close). */

@@ -24,6 +24,12 @@ const SimulateFlags = z
     anomalyRate: blank(num).optional(),
     seed: blank(num.int('must be a whole number')).optional(),
     span: dur.optional(),
+    invalidRate: blank(num).optional(),
+    city: z
+      .string()
+      .transform((v) => v.split(',').map((c) => c.trim()).filter(Boolean))
+      .optional(),
+    spreadKm: blank(num).optional(),
   })
   .strict();
 
@@ -44,10 +50,14 @@ export async function simulateCommand(raw: Record<string, unknown>): Promise<num
     anomalyRate: f.anomalyRate,
     seed: f.seed,
     spanMs: f.span,
+    invalidRate: f.invalidRate,
+    cities: f.city,
+    spreadKm: f.spreadKm,
     signal: controller.signal,
   });
+  const bad = s.invalid > 0 ? `, ${s.invalid} invalid: ${Object.entries(s.invalidByKind).map(([k, n]) => `${k} ${n}`).join(', ')}` : '';
   process.stderr.write(
-    `edgelake: simulated ${s.rowsWritten.toLocaleString('en-US')} rows (ids ${s.firstId}-${s.lastId}, ${s.anomalies} anomalies) ` +
+    `edgelake: simulated ${s.rowsWritten.toLocaleString('en-US')} rows (ids ${s.firstId}-${s.lastId}, ${s.anomalies} anomalies${bad}) ` +
       `into ${f.db} in ${(s.elapsedMs / 1000).toFixed(2)} s, ${Math.round(s.rowsPerSecond).toLocaleString('en-US')} rows/s\n`,
   );
   return 0;
