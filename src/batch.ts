@@ -22,8 +22,13 @@ export interface DictColumn {
  */
 export interface ColumnarBatch {
   readonly length: number;
-  /** The columns this batch holds (a stage reads only what it needs). `id` and event time are always present. */
+  /** The contract's columns this batch holds (a stage reads only what it needs). `id` and event time are always present. */
   readonly columns: readonly ColumnName[];
+  /**
+   * Columns outside the contract that the table has, read only for ingestion (every column as
+   * stored, contract §5): name → value per row, as stored. Usually empty.
+   */
+  readonly extra: ReadonlyMap<string, readonly StoredValue[]>;
   readonly id: Float64Array;
   readonly eventMs: Float64Array;
   readonly timestampText: readonly (string | null)[] | null;

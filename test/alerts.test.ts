@@ -125,7 +125,7 @@ describe('alerts', () => {
       assert.equal(r.alert_priority, 'medium');
       assert.deepEqual(r.reasons, ['sensor_flag']);
     }
-    const latency = readLake(join(dir, 'lake'), 'expanso-databricks-metrics-us-west-2').filter((o) => o.key.startsWith('latency_metrics/') && o.key.includes('.alerts_'));
+    const latency = readLake(join(dir, 'lake'), 'expanso-databricks-metrics-us-west-2').filter((o) => o.key.startsWith('latency_metrics/') && o.key.includes('~alerts_'));
     assert.ok(latency.length > 0, 'alert latency_metrics are written');
     for (const r of latency.flatMap((o) => o.records)) assert.ok(LatencyMetricsRecord.safeParse(r).success, JSON.stringify(r));
     assert.equal(query<{ n: number }>(db, 'SELECT count(*) AS n FROM edgelake_alert_outbox')[0].n, 0, 'the outbox is empty');

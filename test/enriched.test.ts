@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
@@ -195,7 +194,8 @@ test('fills _bacalhau_metadata from BACALHAU_* and the snapshot from the identit
   assert.equal(r2.code, 0, describeResult(r2));
   const [rec2] = lakeRecords(lake2, 'enriched');
   const meta2 = rec2._bacalhau_metadata as Rec;
-  assert.deepEqual([meta2.job_id, meta2.partition_index, meta2.node_id], [null, null, hostname()]);
+  // No node id configured this time: the id the state recorded at its first run is kept (contract §6), not the host name.
+  assert.deepEqual([meta2.job_id, meta2.partition_index, meta2.node_id], [null, null, 'edge-nyc-01']);
   const snap2 = meta2.node_snapshot as Rec;
   assert.deepEqual(snap2.location, { city: 'Lisbon', country: 'PT', region: null, datacenter: 'lis-1' });
   assert.equal(snap2.node_type, null);

@@ -77,6 +77,7 @@ const HOSTILE: Record<string, Record<string, readonly string[]>> = {
     'gzip-level': ['10', '-1', 'abc', '1.5'],
     'node-identity': ['{dir}/missing.json', '{dir}/not-sqlite.txt', '{dir}/bad-identity.json'],
     'node-id': ['x'.repeat(200)],
+    'wait-lock': ['-1s', 'soon', '5 parsecs'],
     'alert-webhook': ['ftp://example.com/hook', 'not-a-url', 'file:///etc/passwd', 'javascript:alert(1)'],
     'alert-min-priority': ['urgent', 'LOW!', 'none'],
     'alert-rate-limit': ['-1s', 'abc', '10 minutes'],

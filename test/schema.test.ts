@@ -52,7 +52,7 @@ const MALFORMED: Array<[DatasetName, string, (r: Record<string, any>) => void, s
   ['pipeline_metrics', 'fractional bytes', (r) => (r.data_size = 10.5), 'data_size'],
   ['pipeline_metrics', 'an unknown pipeline type', (r) => (r.pipeline_type = 'raw'), 'pipeline_type'],
   ['pipeline_metrics', 'no _pipeline', (r) => delete r._pipeline, '_pipeline'],
-  ['latency_metrics', 'a cloud processing location', (r) => (r.processing_location = 'cloud'), 'processing_location'],
+  ['latency_metrics', 'an unknown processing location', (r) => (r.processing_location = 'fog'), 'processing_location'],
   ['latency_metrics', 'an unknown _pipeline.type', (r) => (r._pipeline.type = 'other'), 'type'],
 ];
 

@@ -5,12 +5,12 @@ import { messageOf } from '../errors.ts';
 import type { Kernels } from '../kernels/types.ts';
 import type { Logger } from '../log.ts';
 import { SensorReader } from '../source/reader.ts';
-import { hourStart, rowObjectKey, type BucketStage } from '../sink/key.ts';
+import { hourStart, nodeKeyPart, rowObjectKey, type BucketStage } from '../sink/key.ts';
 import { gzipLines } from '../sink/jsonl.ts';
 import type { Sink, SinkObject } from '../sink/types.ts';
 import { pipelineStamp } from '../stages/rows.ts';
 import type { BatchContext } from '../stages/types.ts';
-import type { StateStore } from '../state/store.ts';
+import { BEFORE_FIRST_ID, type StateStore } from '../state/store.ts';
 import { AlertDetector, DETECTOR_COLUMNS } from './detector.ts';
 import { alertConfig, type AlertConfig, type AlertSettings } from './options.ts';
 import { AlertOutbox } from './outbox.ts';
@@ -85,7 +85,7 @@ export class AlertRouter {
     this.#full = opts.db.prepare('SELECT * FROM sensor_readings WHERE id = ?');
     this.#hooks = this.#cfg.webhooks.map((url) => new WebhookDelivery({ url, outbox: this.#outbox, log: opts.log, nodeId: opts.nodeId }));
     // First start: alert on rows not yet landed by the main cursor, not on the whole history.
-    this.#outbox.cursor(ALERT_CURSOR, opts.state.checkpoint('live')?.lastId ?? 0);
+    this.#outbox.cursor(ALERT_CURSOR, opts.state.checkpoint('live')?.lastId ?? BEFORE_FIRST_ID);
   }
 
   /** Counters so far. */
@@ -176,7 +176,7 @@ export class AlertRouter {
     const maxId = this.#reader.maxId();
     if (cur.pendingLastId === null && maxId < cur.lastId) {
       o.log.warn(`alerts: sensor_readings max id ${maxId} is below the alert cursor ${cur.lastId} (database replaced?); detecting from id 1 again`);
-      this.#outbox.reset(ALERT_CURSOR, 0);
+      this.#outbox.reset(ALERT_CURSOR, BEFORE_FIRST_ID);
       this.#detectorAt = -1;
       cur = this.#outbox.cursor(ALERT_CURSOR, 0);
     }
@@ -230,7 +230,7 @@ export class AlertRouter {
     return {
       batchId: `${this.#o.nodeId}-alerts-${firstId}-${lastId}`,
       nodeId: this.#o.nodeId,
-      keyNode: gen > 1 ? `${this.#o.nodeId}.g${gen}` : this.#o.nodeId,
+      keyNode: nodeKeyPart(this.#o.nodeId, { generation: gen }),
       version: this.#o.version,
       startedMs,
       nowMs: Date.now(),
@@ -260,7 +260,7 @@ export class AlertRouter {
     const objects = await Promise.all(
       [...byHour].map(async ([hourMs, g]) => ({
         bucket: ctx.buckets.emergency,
-        key: rowObjectKey({ dataset: 'alerts', hourMs, nodeId: ctx.keyNode, firstId: g.first, lastId: g.last }),
+        key: rowObjectKey({ dataset: 'alerts', hourMs, nodeKey: ctx.keyNode, firstId: g.first, lastId: g.last }),
         body: await gzipLines(g.lines, ctx.gzipLevel),
         records: g.lines.length,
       })),
@@ -289,7 +289,7 @@ export class AlertRouter {
       timestamp: new Date(durableMs).toISOString(),
     };
     const line = JSON.stringify(record).slice(0, -1) + ',' + pipelineStamp('alerts', ctx, false) + '}';
-    const key = rowObjectKey({ dataset: 'latency_metrics', hourMs: ctx.startedMs, nodeId: `${ctx.keyNode}.alerts`, firstId: found[0].id, lastId: found[found.length - 1].id });
+    const key = rowObjectKey({ dataset: 'latency_metrics', hourMs: ctx.startedMs, nodeKey: `${ctx.keyNode}~alerts`, firstId: found[0].id, lastId: found[found.length - 1].id });
     await this.#o.sink.put([{ bucket: ctx.buckets.metrics, key, body: await gzipLines([line]), records: 1 }]);
   }
 }

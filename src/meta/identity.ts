@@ -45,14 +45,28 @@ export function readNodeIdentity(path: string): NodeIdentity {
   return r.data;
 }
 
+/** Where a node id came from (safe to log). */
+export type NodeIdSource = '--node-id' | 'NODE_ID' | 'identity file' | 'state' | 'host name';
+
 /**
- * The node id, by precedence (contract §6): an explicit override, `BACALHAU_NODE_ID`,
- * `NODE_ID`, the identity file's `node_id`, the host name.
+ * The node id the operator configured, by precedence (contract §6): `--node-id`, `NODE_ID`, the
+ * identity file's `node_id`; null when none is configured. (Bacalhau sets no node-id variable
+ * and refuses task variables named `BACALHAU_*`, so there is no Bacalhau source to read.) The
+ * id actually used also depends on the one recorded in the state: see `pinNodeId`.
  */
-export function resolveNodeId(opts: { override?: string; env?: NodeJS.ProcessEnv; identity?: NodeIdentity | null }): string {
+export function configuredNodeId(opts: { override?: string; env?: NodeJS.ProcessEnv; identity?: NodeIdentity | null }): { id: string; source: NodeIdSource } | null {
   const env = opts.env ?? process.env;
   const pick = (v: string | undefined) => (v && v.trim() ? v.trim() : undefined);
-  return (
-    pick(opts.override) ?? pick(env.BACALHAU_NODE_ID) ?? pick(env.NODE_ID) ?? pick(opts.identity?.node_id) ?? hostname()
-  );
+  const override = pick(opts.override);
+  if (override) return { id: override, source: '--node-id' };
+  const fromEnv = pick(env.NODE_ID);
+  if (fromEnv) return { id: fromEnv, source: 'NODE_ID' };
+  const fromFile = pick(opts.identity?.node_id);
+  if (fromFile) return { id: fromFile, source: 'identity file' };
+  return null;
+}
+
+/** The configured node id, else the host name (for commands that keep no state). */
+export function resolveNodeId(opts: { override?: string; env?: NodeJS.ProcessEnv; identity?: NodeIdentity | null }): string {
+  return configuredNodeId(opts)?.id ?? hostname();
 }

@@ -17,6 +17,10 @@ export interface BatchFacts {
   readonly processingMs: number;
   /** Per-row latency summary (event time → durable), or null when no row had an event time. */
   readonly latency: LatencySummary | null;
+  /** False when the batch reprocesses history (`run --from-id`): kept apart from live figures. */
+  readonly live: boolean;
+  /** True for a stateful stage's final flush (no rows read; its windows are counted). */
+  readonly flush: boolean;
 }
 
 /** Event-time → durable latency over the rows of a batch, ms. */
@@ -25,6 +29,8 @@ export interface LatencySummary {
   readonly p50: number;
   readonly p95: number;
   readonly p99: number;
+  /** Rows with an event time behind the figures. */
+  readonly rows: number;
 }
 
 /** Bytes written for a stage output. */
@@ -56,13 +62,15 @@ export function latencySummary(eventMs: Float64Array, durableMs: number): Latenc
   if (n === 0) return null;
   const sorted = lat.subarray(0, n).sort();
   const q = (p: number) => sorted[Math.min(n - 1, Math.floor(p * n))];
-  return { mean: sum / n, p50: q(0.5), p95: q(0.95), p99: q(0.99) };
+  return { mean: sum / n, p50: q(0.5), p95: q(0.95), p99: q(0.99), rows: n };
 }
 
 /**
  * The `pipeline_metrics` and `latency_metrics` records of a batch (contract §5), as objects for
  * the metrics bucket. Keys follow the row layout, partitioned by the batch's start hour and
- * named by its id range, so a replayed batch overwrites its own metrics.
+ * named by its id range, so a replayed batch overwrites its own metrics; the node part carries
+ * the stage (`~validated`), and `~reprocess` / `~flush` where they apply, so that the same ids
+ * run through two stages, reprocessed, or flushed at the end never overwrite each other's metrics.
  */
 export async function metricsObjects(facts: BatchFacts, ctx: BatchContext): Promise<SinkObject[]> {
   const now = new Date(ctx.nowMs).toISOString();
@@ -80,10 +88,12 @@ export async function metricsObjects(facts: BatchFacts, ctx: BatchContext): Prom
     objects_written: facts.output.objects.length,
     invalid_count: facts.output.invalidCount ?? null,
     processing_time: round3(facts.processingMs),
+    run: facts.live ? 'live' : 'reprocess',
+    flush: facts.flush,
     timestamp: now,
   };
-  const key = (dataset: 'pipeline_metrics' | 'latency_metrics') =>
-    rowObjectKey({ dataset, hourMs: ctx.startedMs, nodeId: ctx.keyNode, firstId: facts.firstId, lastId: facts.lastId });
+  const role = `${ctx.keyNode}~${facts.type}${facts.live ? '' : '~reprocess'}${facts.flush ? '~flush' : ''}`;
+  const key = (dataset: 'pipeline_metrics' | 'latency_metrics') => rowObjectKey({ dataset, hourMs: ctx.startedMs, nodeKey: role, firstId: facts.firstId, lastId: facts.lastId });
   const objects = [await oneRecordObject(ctx.buckets.metrics, key('pipeline_metrics'), pipeline, stamp)];
   const l = facts.latency;
   if (l) {
@@ -96,6 +106,8 @@ export async function metricsObjects(facts: BatchFacts, ctx: BatchContext): Prom
       p50: round3(l.p50),
       p95: round3(l.p95),
       p99: round3(l.p99),
+      row_count: l.rows,
+      run: facts.live ? 'live' : 'reprocess',
       timestamp: now,
     };
     objects.push(await oneRecordObject(ctx.buckets.metrics, key('latency_metrics'), latency, stamp));

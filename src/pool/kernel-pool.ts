@@ -71,6 +71,8 @@ export interface ReadColumnsOptions {
   readonly parts: readonly ReadPart[];
   /** Columns to read (`id` and `timestamp` are always read). */
   readonly columns: readonly ColumnName[];
+  /** Columns outside the contract, read as stored (ingestion). Default none. */
+  readonly extras?: readonly string[];
   /** Keep the timestamp text as stored. Default true. */
   readonly keepTimestampText?: boolean;
 }
@@ -205,10 +207,10 @@ export class KernelPool {
    * (PipelineError SOURCE_READ_FAILED) or with a RangeError for a malformed part.
    */
   async readColumns(options: ReadColumnsOptions): Promise<ColumnarBatch> {
-    const { db, parts, columns, keepTimestampText = true } = options;
+    const { db, parts, columns, extras = [], keepTimestampText = true } = options;
     if (parts.length === 0) throw new RangeError('readColumns: need at least one part');
     const batches = await Promise.all(
-      parts.map((p) => this.#run('readColumns', { kernel: 'readColumns', impl: this.#impl, db, afterId: p.afterId, untilId: p.untilId, limit: p.rows, columns, keepTimestampText })),
+      parts.map((p) => this.#run('readColumns', { kernel: 'readColumns', impl: this.#impl, db, afterId: p.afterId, untilId: p.untilId, limit: p.rows, columns, extras, keepTimestampText })),
     );
     return concatBatches(batches.map(reviveBatch));
   }

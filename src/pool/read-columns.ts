@@ -17,7 +17,7 @@ import type { ReadColumnsTask } from './types.ts';
 /** One read-only connection per database path and thread; reopened when the file was replaced. */
 const connections = new Map<string, { db: Database.Database; ino: number; dev: number; readers: Map<string, SensorReader> }>();
 
-function readerFor(path: string, columns: readonly ColumnName[], keepTimestampText: boolean): SensorReader {
+function readerFor(path: string, columns: readonly ColumnName[], extras: readonly string[], keepTimestampText: boolean): SensorReader {
   let st: { ino: number; dev: number };
   try {
     st = statSync(path);
@@ -43,9 +43,9 @@ function readerFor(path: string, columns: readonly ColumnName[], keepTimestampTe
     conn = { db, ino: st.ino, dev: st.dev, readers: new Map() };
     connections.set(path, conn);
   }
-  const key = `${keepTimestampText ? 1 : 0}:${columns.join(',')}`;
+  const key = JSON.stringify([keepTimestampText, columns, extras]);
   let r = conn.readers.get(key);
-  if (!r) conn.readers.set(key, (r = new SensorReader({ db: conn.db, columns, keepTimestampText })));
+  if (!r) conn.readers.set(key, (r = new SensorReader({ db: conn.db, columns, extras, keepTimestampText })));
   return r;
 }
 
@@ -54,7 +54,7 @@ export function readColumnsRange(task: ReadColumnsTask): ColumnarBatch {
   if (!(Number.isInteger(task.afterId) && Number.isInteger(task.untilId) && task.afterId < task.untilId)) {
     throw new RangeError(`readColumns: need integer ids with afterId < untilId, got ${task.afterId}..${task.untilId}`);
   }
-  return readerFor(task.db, task.columns, task.keepTimestampText).read(task.afterId, task.limit, task.untilId);
+  return readerFor(task.db, task.columns, task.extras, task.keepTimestampText).read(task.afterId, task.limit, task.untilId);
 }
 
 /** The buffers a batch can give away: its typed columns (each Filler allocation is its own buffer). */
@@ -80,6 +80,13 @@ export function reviveBatch(batch: ColumnarBatch): ColumnarBatch {
     for (const [row, v] of m) {
       const u = v as unknown;
       if (u instanceof Uint8Array && !Buffer.isBuffer(u)) m.set(row, Buffer.from(u.buffer, u.byteOffset, u.byteLength));
+    }
+  }
+  for (const values of batch.extra.values()) {
+    const a = values as StoredValue[];
+    for (let i = 0; i < a.length; i++) {
+      const u = a[i] as unknown;
+      if (u instanceof Uint8Array && !Buffer.isBuffer(u)) a[i] = Buffer.from(u.buffer, u.byteOffset, u.byteLength);
     }
   }
   return batch;

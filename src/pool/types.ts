@@ -25,6 +25,7 @@ export interface ReadColumnsTask {
   /** Rows at most (the capacity the worker allocates). */
   readonly limit: number;
   readonly columns: readonly ColumnName[];
+  readonly extras: readonly string[];
   readonly keepTimestampText: boolean;
 }
 

@@ -201,6 +201,8 @@ const pipelineMetrics: PipelineMetricsRecord = {
   records_in: 3000,
   reduction_pct: 99.31,
   invalid_count: null,
+  run: 'live',
+  flush: false,
   _pipeline: stamp('aggregated'),
 };
 
@@ -213,6 +215,8 @@ const latencyMetrics: LatencyMetricsRecord = {
   p50: 640,
   p95: 1490,
   p99: 1702,
+  row_count: 3000,
+  run: 'live',
   timestamp: '2025-08-15T00:05:01.120Z',
   _pipeline: stamp('aggregated'),
 };

@@ -203,6 +203,8 @@ export const PipelineMetricsRecord = z
     records_in: z.int().describe('source rows read for the batch'),
     reduction_pct: z.number().describe('100 × (1 − data_size / raw_size): volume saved versus the raw rows, in %'),
     invalid_count: z.int().nullable().describe('rows that failed validation; null for stages that do not validate'),
+    run: z.enum(['live', 'reprocess']).describe('"live": the node\'s own cursor; "reprocess": history run again through a stage (run --from-id)'),
+    flush: z.boolean().describe('true for the final flush of a stateful stage (windows still open at the end of run --once): records_in is 0, record_count the windows emitted'),
     _pipeline: PipelineStamp,
   })
   .describe('pipeline metrics record: volume and time of one batch');
@@ -211,7 +213,7 @@ export type PipelineMetricsRecord = z.infer<typeof PipelineMetricsRecord>;
 /** Per-batch latency metrics, in the metrics bucket. */
 export const LatencyMetricsRecord = z
   .strictObject({
-    processing_location: z.literal('edge').describe('where the processing ran: always "edge" for edgelake'),
+    processing_location: z.enum(['edge', 'cloud']).describe('where the processing ran: "edge" for edgelake on the node, "cloud" for the measured cloud-only baseline'),
     node_id: z.string().describe('edge node id'),
     batch_id: z.string().describe('deterministic batch id'),
     pipeline_type: z.enum(STAMP_TYPES).describe('stage that processed the batch'),
@@ -219,6 +221,11 @@ export const LatencyMetricsRecord = z
     p50: z.number().optional().describe('median row latency of the batch in ms'),
     p95: z.number().optional().describe('95th percentile row latency of the batch in ms'),
     p99: z.number().optional().describe('99th percentile row latency of the batch in ms'),
+    row_count: z.int().optional().describe('rows (or alerts) behind the latency figures, to weight them when combining batches'),
+    first_id: z.int().optional().describe('smallest sensor_readings.id behind the figures (the cloud baseline\'s records: of the raw object, or the alerted reading)'),
+    last_id: z.int().optional().describe('largest sensor_readings.id behind the figures'),
+    object_bytes: z.int().optional().describe('cloud baseline, raw landings: bytes of the raw object the node shipped (to compare the same rows with the edge)'),
+    run: z.enum(['live', 'reprocess']).optional().describe('"live" or "reprocess", as in pipeline_metrics'),
     timestamp: isoMs().describe('when the batch became durable (UTC, ms)'),
     _pipeline: PipelineStamp,
   })

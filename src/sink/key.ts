@@ -33,21 +33,60 @@ export function hourPartition(epochMs: number): string {
   return `year=${String(d.getUTCFullYear()).padStart(4, "0")}/month=${pad2(d.getUTCMonth() + 1)}/day=${pad2(d.getUTCDate())}/hour=${pad2(d.getUTCHours())}`;
 }
 
-/** `{dataset}/year=…/hour=HH/{node_id}_{first_id}-{last_id}.jsonl.gz` for row-shaped datasets. */
-export function rowObjectKey(p: { dataset: Dataset; hourMs: number; nodeId: string; firstId: number; lastId: number }): string {
-  return `${p.dataset}/${hourPartition(p.hourMs)}/${safeNodeId(p.nodeId)}_${padId(p.firstId)}-${padId(p.lastId)}.jsonl.gz`;
+/**
+ * `{dataset}/year=…/hour=HH/{node_key}_{first_id}-{last_id}.jsonl.gz` for row-shaped datasets;
+ * `nodeKey` is a {@link nodeKeyPart}.
+ */
+export function rowObjectKey(p: { dataset: Dataset; hourMs: number; nodeKey: string; firstId: number; lastId: number }): string {
+  return `${p.dataset}/${hourPartition(p.hourMs)}/${p.nodeKey}_${padId(p.firstId)}-${padId(p.lastId)}.jsonl.gz`;
 }
 
-/** `sensor_readings/year=…/hour=HH/{node_id}_{window_start_epoch_s}_{first_id}-{last_id}.jsonl.gz` for aggregated windows. */
-export function windowObjectKey(p: { windowStartMs: number; nodeId: string; firstId: number; lastId: number }): string {
+/** `sensor_readings/year=…/hour=HH/{node_key}_{window_start_epoch_s}_{first_id}-{last_id}.jsonl.gz` for aggregated windows. */
+export function windowObjectKey(p: { windowStartMs: number; nodeKey: string; firstId: number; lastId: number }): string {
   const startS = Math.floor(p.windowStartMs / 1000);
-  return `sensor_readings/${hourPartition(p.windowStartMs)}/${safeNodeId(p.nodeId)}_${startS}_${padId(p.firstId)}-${padId(p.lastId)}.jsonl.gz`;
+  return `sensor_readings/${hourPartition(p.windowStartMs)}/${p.nodeKey}_${startS}_${padId(p.firstId)}-${padId(p.lastId)}.jsonl.gz`;
 }
 
 /**
- * Node ids come from the environment or a host name; anything outside [A-Za-z0-9._-] would
- * break a path segment, so it is replaced by `-` (keys are parsed from the right, so `_` is fine).
+ * The node part of a key: the encoded node id ({@link encodeNodeKey}), then `~g<N>` from the
+ * second source generation on (the sensor database was replaced and ids restarted), then
+ * `~<role>` for objects a node writes besides its batches (`~alerts`). `~` never occurs in an
+ * encoded id, so the suffixes can never be mistaken for part of one.
  */
-export function safeNodeId(nodeId: string): string {
-  return nodeId.replace(/[^A-Za-z0-9._-]/g, '-');
+export function nodeKeyPart(nodeId: string, opts: { generation?: number; role?: string } = {}): string {
+  const gen = opts.generation ?? 1;
+  return encodeNodeKey(nodeId) + (gen > 1 ? `~g${gen}` : '') + (opts.role ? `~${opts.role}` : '');
+}
+
+const KEY_SAFE = /^[A-Za-z0-9._-]*$/;
+
+/**
+ * The node part of a key: the node id with every UTF-8 byte outside `[A-Za-z0-9._-]` written as
+ * `%XX` (upper-case hex), the encoding S3 and URLs already use. It is injective — distinct ids
+ * never share a key, so one node can never overwrite another's objects (`東京-01` and `大阪-01`
+ * used to both become `---01`) — and reversible ({@link decodeNodeKey}). Ids made of safe
+ * characters, the usual host names, are unchanged. Keys are parsed from the right, so `_` and `-`
+ * inside an id are fine.
+ */
+export function encodeNodeKey(nodeId: string): string {
+  if (KEY_SAFE.test(nodeId)) return nodeId;
+  let out = '';
+  for (const byte of Buffer.from(nodeId, 'utf8')) {
+    const c = String.fromCharCode(byte);
+    out += byte < 0x80 && KEY_SAFE.test(c) ? c : '%' + byte.toString(16).toUpperCase().padStart(2, '0');
+  }
+  return out;
+}
+
+/** The node id of a node part made by {@link encodeNodeKey}; a RangeError for text it cannot have made. */
+export function decodeNodeKey(part: string): string {
+  if (!/^(?:[A-Za-z0-9._-]|%[0-9A-F]{2})*$/.test(part)) throw new RangeError(`not an encoded node key: ${JSON.stringify(part)}`);
+  const bytes: number[] = [];
+  for (let i = 0; i < part.length; i++) {
+    if (part[i] === '%') {
+      bytes.push(parseInt(part.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else bytes.push(part.charCodeAt(i));
+  }
+  return new TextDecoder('utf-8', { fatal: true }).decode(Uint8Array.from(bytes));
 }

@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { mkdir, open, rename, rm, access } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, access } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { ConfigError, PipelineError } from '../errors.ts';
 import { crashPoint } from '../faults.ts';
@@ -63,6 +63,18 @@ export class LakeSink implements Sink {
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.#concurrency, objects.length) }, worker));
+  }
+
+  async get(bucket: string, key: string): Promise<Uint8Array | null> {
+    const path = join(this.location, bucket, key);
+    if (!path.startsWith(this.location + sep)) throw new RangeError(`object key escapes the lake: ${bucket}/${key}`);
+    try {
+      return await readFile(path);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
+      if (code === 'ENOENT') return null;
+      throw new PipelineError('LAKE_READ_FAILED', `reading ${path} failed (${code})`, { cause: err });
+    }
   }
 
   async #write(obj: SinkObject): Promise<void> {

@@ -39,7 +39,7 @@ export interface S3SinkOptions {
 
 /** One retry of one request, as reported to {@link S3SinkOptions.onRetry}. */
 export interface S3RetryEvent extends RetryEvent {
-  readonly operation: 'HeadBucket' | 'CreateBucket' | 'PutObject';
+  readonly operation: 'HeadBucket' | 'CreateBucket' | 'PutObject' | 'GetObject';
   readonly bucket: string;
   /** The object key, for PutObject. */
   readonly key?: string;
@@ -197,6 +197,31 @@ export class S3Sink implements Sink {
     };
     await Promise.all(Array.from({ length: Math.min(this.#concurrency, objects.length) }, worker));
     if (failure !== undefined) throw failure;
+  }
+
+  /** GetObject with the retry policy; null for NoSuchKey (404). */
+  async get(bucket: string, key: string): Promise<Uint8Array | null> {
+    try {
+      return await this.#send('GetObject', bucket, key, async () => {
+        const { sdk, client } = await this.#ready;
+        const res = await client.send(new sdk.GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: this.#abort.signal });
+        return res.Body ? await res.Body.transformToByteArray() : new Uint8Array(0);
+      });
+    } catch (err) {
+      const fault = faultOf(err);
+      if (fault.status === 404 || fault.code === 'NoSuchKey') return null;
+      const target = `s3://${bucket}/${key}`;
+      if (fault.status === 403) {
+        return Promise.reject(
+          new ConfigError('S3_ACCESS_DENIED', `GetObject ${target} at ${this.location} was denied (HTTP 403 ${fault.code}): the credentials lack s3:GetObject on bucket "${bucket}" (edgelake reads its node manifest back at start-up)`, { cause: causeOf(err) }),
+        );
+      }
+      throw new PipelineError(
+        fault.network ? 'S3_UNREACHABLE' : 'S3_GET_FAILED',
+        `GetObject ${target} at ${this.location} failed: ${describe(err)}; nothing was uploaded and the checkpoint is unchanged`,
+        { cause: causeOf(err) },
+      );
+    }
   }
 
   /** Stops pending retries and releases the client's sockets. */

@@ -21,6 +21,8 @@ export interface Sink {
   prepare(buckets: readonly string[]): Promise<void>;
   /** Writes every object durably; resolves only when all are durable, rejects with a PipelineError otherwise. */
   put(objects: readonly SinkObject[]): Promise<void>;
+  /** Reads one object back (the node's manifest at start-up); null when it does not exist, a PipelineError when it cannot be read. */
+  get(bucket: string, key: string): Promise<Uint8Array | null>;
   close(): Promise<void>;
 }
 

@@ -38,9 +38,12 @@ export function concatBatches(parts: readonly ColumnarBatch[]): ColumnarBatch {
     }
     offset += p.length;
   }
+  const extra = new Map<string, StoredValue[]>();
+  for (const name of first.extra.keys()) extra.set(name, parts.flatMap((p) => p.extra.get(name) ?? []));
   return {
     length: n,
     columns: first.columns,
+    extra,
     id: joinF64((p) => p.id),
     eventMs: joinF64((p) => p.eventMs),
     timestampText: first.timestampText ? parts.flatMap((p) => p.timestampText!) : null,

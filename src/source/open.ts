@@ -10,32 +10,46 @@ export const BUSY_TIMEOUT_MS = 10_000;
  * Opens an existing sensor database for the pipeline and checks it is one: the file exists,
  * `sensor_readings` exists, and its `id` is an INTEGER PRIMARY KEY (the only cursor that never
  * repeats; a table whose ids can repeat is refused rather than half-processed).
+ *
+ * The database belongs to the sensors: it is read in whatever journal mode it is in (WAL or a
+ * rollback journal), never switched. With `readonly` (the state lives in a file of its own) it is
+ * opened read-only, so a sensor file on a read-only mount or with mode 0444 works.
  */
-export function openSensorDb(path: string): Database.Database {
+export function openSensorDb(path: string, opts: { readonly?: boolean } = {}): Database.Database {
   const full = resolve(path);
   if (!existsSync(full)) {
     throw new ConfigError('DB_MISSING', `--db ${full} does not exist; point --db at the sensor database (create one with: edgelake simulate --db ${path} --rows 10000)`);
   }
   if (!statSync(full).isFile()) throw new ConfigError('DB_MISSING', `--db ${full} is not a file`);
   let db: Database.Database | undefined;
+  const t0 = performance.now();
   try {
-    db = new Database(full, { fileMustExist: true });
+    db = new Database(full, { fileMustExist: true, readonly: opts.readonly ?? false });
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    db.pragma('journal_mode = WAL');
+    checkSensorTable(db, full);
   } catch (err) {
     db?.close();
+    if (err instanceof ConfigError) throw err;
     const code = (err as { code?: unknown }).code;
     // A lock is a runtime fault (exit 1), not a configuration one: the same command works once it is released.
     if (typeof code === 'string' && /^SQLITE_(BUSY|LOCKED)/.test(code)) {
+      const waited = ((performance.now() - t0) / 1000).toFixed(1);
       throw new PipelineError(
         'DB_LOCKED',
-        `--db ${full} stayed locked by another process for ${BUSY_TIMEOUT_MS / 1000} s (${code}; a writer holding an exclusive or rollback-journal lock): nothing was read, so nothing is lost; rerun once the lock is released`,
+        `--db ${full} stayed locked by another process (${code}; a writer holding an exclusive lock or committing a long rollback-journal transaction); waited ${waited} s: nothing was read, so nothing is lost; rerun once the lock is released`,
+        { cause: err },
+      );
+    }
+    if (code === 'SQLITE_CANTOPEN' && existsSync(full)) {
+      throw new ConfigError(
+        'DB_UNREADABLE',
+        `--db ${full} cannot be opened (${code}): a WAL-mode database on a read-only file system needs its -shm and -wal files beside it, which SQLite cannot create there; ` +
+          'mount the folder read-write, or switch the database to a rollback journal (PRAGMA journal_mode = DELETE) before mounting it read-only',
         { cause: err },
       );
     }
     throw new ConfigError('DB_UNREADABLE', `--db ${full} cannot be opened as SQLite: ${(err as Error).message}`, { cause: err });
   }
-  checkSensorTable(db, full);
   return db;
 }
 
@@ -62,15 +76,24 @@ function tableNames(db: Database.Database): string[] {
   return (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all() as string[]).slice(0, 10);
 }
 
+const anchors = new WeakMap<Database.Database, Database.Statement>();
+
 /**
  * The anchor of a checkpoint: the id and stored timestamp of the last row that landed. If a
  * restarted sensor replaced or truncated the file, ids start again from 1 and the row at the
  * checkpoint is gone (max(id) below it) or holds another timestamp.
  */
 export function sourceAnchor(db: Database.Database, id: number): string {
-  if (id <= 0) return '0|';
+  if (id === Number.MIN_SAFE_INTEGER) return 'start|';
   try {
-    const ts = db.prepare('SELECT timestamp FROM sensor_readings WHERE id = ?').pluck().get(id);
+    let stmt = anchors.get(db);
+    if (!stmt) {
+      // A table without a timestamp column (ingestion reads it too) is anchored by the row's presence alone.
+      const hasTs = (db.prepare("SELECT count(*) FROM pragma_table_info('sensor_readings') WHERE name = 'timestamp'").pluck().get() as number) > 0;
+      stmt = db.prepare(`SELECT ${hasTs ? 'timestamp' : "''"} FROM sensor_readings WHERE id = ?`).pluck();
+      anchors.set(db, stmt);
+    }
+    const ts = stmt.get(id);
     return ts === undefined ? `${id}|<missing>` : `${id}|${String(ts)}`;
   } catch (err) {
     throw new PipelineError('SOURCE_READ_FAILED', `cannot read sensor_readings: ${(err as Error).message}`, { cause: err });

@@ -10,8 +10,10 @@ import type { ColumnName } from './schema.ts';
 export interface BatchReader {
   /** The columns each batch holds, in table order. */
   readonly columns: readonly ColumnName[];
-  /** Largest id in the table (0 when empty). */
+  /** Largest readable id in the table (0 when empty; at most 2^53 - 1, see SensorReader.maxId). */
   maxId(): number;
+  /** The first id beyond 2^53 - 1 seen by the last maxId(), or null. */
+  unreadableId(): bigint | null;
   /**
    * The next rows after `afterId` (and ≤ untilId), in id order: at most `limit`, and never
    * skipping one, but possibly fewer than `limit` while more exist (a reader may cut at an id
@@ -32,6 +34,8 @@ export interface PooledReaderOptions {
   readonly pool: () => Promise<KernelPool>;
   /** Columns to read (`id` and `timestamp` are always read). Default: all 27. */
   readonly columns?: readonly ColumnName[];
+  /** Columns outside the contract, read as stored. Default none. */
+  readonly extras?: readonly string[];
   /** Keep the timestamp text as stored. Default true. */
   readonly keepTimestampText?: boolean;
   /** Parts a batch is cut into, one task each: the pool's thread count. Default 2. */
@@ -63,7 +67,7 @@ export class PooledReader implements BatchReader {
 
   constructor(opts: PooledReaderOptions) {
     this.#keepTs = opts.keepTimestampText ?? true;
-    this.#main = new SensorReader({ db: opts.db, columns: opts.columns, keepTimestampText: this.#keepTs });
+    this.#main = new SensorReader({ db: opts.db, columns: opts.columns, extras: opts.extras, keepTimestampText: this.#keepTs });
     this.#path = opts.path;
     this.#pool = opts.pool;
     this.#minPooledIds = opts.minPooledIds ?? 8192;
@@ -77,6 +81,10 @@ export class PooledReader implements BatchReader {
 
   maxId(): number {
     return this.#main.maxId();
+  }
+
+  unreadableId(): bigint | null {
+    return this.#main.unreadableId();
   }
 
   read(afterId: number, limit: number, untilId = Number.MAX_SAFE_INTEGER): Promise<ColumnarBatch> {
@@ -111,33 +119,43 @@ export class PooledReader implements BatchReader {
   }
 
   /**
-   * Reads the id range (afterId, afterId + limit] (capped at untilId and the current max id): at
-   * most `limit` rows, since ids are unique, and no scan is needed to find where it ends. A range
-   * with no rows at all (a gap in the ids) moves on to the next one.
+   * Reads the id range (from, from + limit] (capped at untilId and the current max id), where
+   * `from` is afterId or, across a gap in the ids, just before the next id (one indexed lookup,
+   * so a cursor far below the first id — a fresh one, or one before a jump in the ids — never
+   * walks empty ranges): at most `limit` rows, since ids are unique, and no scan is needed to
+   * find where it ends.
    */
   #start(afterId: number, limit: number, untilId: number): { batch: Promise<ColumnarBatch>; rangeEnd: number } {
     if (!Number.isInteger(limit) || limit <= 0) throw new RangeError(`read: limit must be a positive integer, got ${limit}`);
     const stop = Math.min(untilId, this.maxId());
-    const end = Math.min(afterId + limit, stop);
+    const next = this.#main.nextId(afterId);
+    // Nothing after afterId (yet): an empty batch, read like any other so errors surface the same way.
+    if (next === null || next > stop) return { batch: this.#readMain(afterId, 1, afterId), rangeEnd: afterId };
+    const from = Math.max(afterId, next - 1);
+    const end = Math.min(from + limit, stop);
     let batch: Promise<ColumnarBatch>;
-    if (end - afterId < this.#minPooledIds) {
-      try {
-        batch = Promise.resolve(this.#main.read(afterId, limit, Math.max(end, afterId)));
-      } catch (err) {
-        batch = Promise.reject(err);
-      }
+    if (end - from < this.#minPooledIds) {
+      batch = this.#readMain(from, limit, end);
     } else {
       // One part per worker, equal id spans: a part holds at most its span of rows.
       const parts: ReadPart[] = [];
-      const span = Math.ceil((end - afterId) / this.#parts);
-      for (let from = afterId; from < end; from += span) parts.push({ afterId: from, untilId: Math.min(end, from + span), rows: Math.min(end, from + span) - from });
-      batch = this.#pool().then((pool) => pool.readColumns({ db: this.#path, parts, columns: this.#main.columns, keepTimestampText: this.#keepTs }));
+      const span = Math.ceil((end - from) / this.#parts);
+      for (let at = from; at < end; at += span) parts.push({ afterId: at, untilId: Math.min(end, at + span), rows: Math.min(end, at + span) - at });
+      batch = this.#pool().then((pool) => pool.readColumns({ db: this.#path, parts, columns: this.#main.columns, extras: this.#main.extras, keepTimestampText: this.#keepTs }));
     }
     batch = batch.then((b) => {
       if (b.length > 0) this.#covered = { lastRow: b.id[b.length - 1], rangeEnd: end };
       return b.length === 0 && end < stop ? this.#start(end, limit, untilId).batch : b;
     });
     return { batch, rangeEnd: end };
+  }
+
+  #readMain(afterId: number, limit: number, untilId: number): Promise<ColumnarBatch> {
+    try {
+      return Promise.resolve(this.#main.read(afterId, limit, untilId));
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 }
 
@@ -155,6 +173,10 @@ export class MainThreadReader implements BatchReader {
 
   maxId(): number {
     return this.#reader.maxId();
+  }
+
+  unreadableId(): bigint | null {
+    return this.#reader.unreadableId();
   }
 
   read(afterId: number, limit: number, untilId?: number): Promise<ColumnarBatch> {
@@ -198,14 +220,14 @@ export class ReaderFactory {
    * it. `readBound` stages (Stage.readBound) read large batches with worker threads unless
    * `--read-threads 0`; the others only with an explicit `--read-threads N`.
    */
-  reader(columns?: readonly ColumnName[], readBound = false): BatchReader {
+  reader(columns?: readonly ColumnName[], readBound = false, extras: readonly string[] = []): BatchReader {
     const { db, path, impl } = this.#opts;
     const threads = this.#opts.threads ?? (readBound ? DEFAULT_READ_THREADS : 0);
     const keepTimestampText = columns === undefined || columns.includes('timestamp');
-    if (threads === 0) return new MainThreadReader(new SensorReader({ db, columns, keepTimestampText }));
+    if (threads === 0) return new MainThreadReader(new SensorReader({ db, columns, extras, keepTimestampText }));
     // One pool per run, sized by the first reader that needs it.
     const pool = () => (this.#pool ??= KernelPool.open({ threads, impl }));
-    return new PooledReader({ db, path, pool, columns, keepTimestampText, parts: threads });
+    return new PooledReader({ db, path, pool, columns, extras, keepTimestampText, parts: threads });
   }
 
   /** Stops the workers, if they were started. */

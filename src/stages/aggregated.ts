@@ -92,7 +92,7 @@ export async function createAggregatedStage(opts: AggregatedOptions): Promise<St
         }
         return {
           bucket: ctx.buckets.aggregated,
-          key: windowObjectKey({ windowStartMs: startMs, nodeId: ctx.keyNode, firstId: first, lastId: last }),
+          key: windowObjectKey({ windowStartMs: startMs, nodeKey: ctx.keyNode, firstId: first, lastId: last }),
           body: await lines.finish(),
           records: group.length,
         };

@@ -1,18 +1,22 @@
 import { storedValue, type ColumnarBatch } from '../batch.ts';
 import { READING_COLUMNS, type NumericColumn, type TextColumn } from '../source/schema.ts';
+
+const KIND = new Map<string, string>(READING_COLUMNS.map((c) => [c.name, c.kind]));
 import { jsonNumber, jsonStored } from '../sink/jsonl.ts';
 import { writeRowObjects } from './rows.ts';
 import type { BatchContext, Stage, StageOutput } from './types.ts';
 
 /**
  * Stage 1, ingestion: every source column exactly as stored (a text in a REAL column stays
- * text), plus `_pipeline`. Nothing is dropped or changed.
+ * text), plus `_pipeline`. Nothing is dropped or changed: columns the contract does not name are
+ * kept too, after the contract's, and a contract column the table lacks is simply absent.
  */
 export function createIngestionStage(): Stage {
   return {
     type: 'ingestion',
     bucket: 'ingestion',
-    columns: READING_COLUMNS.map((c) => c.name),
+    columns: ['id'],
+    everyColumn: true,
     async process(batch: ColumnarBatch, ctx: BatchContext): Promise<StageOutput> {
       const encode = rowEncoder(batch);
       const objects = await writeRowObjects(batch, ctx, 'ingestion', 'ingestion', encode);
@@ -27,8 +31,9 @@ export function createIngestionStage(): Stage {
  */
 function rowEncoder(batch: ColumnarBatch): (row: number, stamp: string) => string {
   const parts: Array<(row: number) => string> = [];
-  for (const { name, kind } of READING_COLUMNS) {
+  for (const name of batch.columns) {
     if (name === 'id') continue;
+    const kind = KIND.get(name);
     const key = `,"${name}":`;
     const odd = batch.irregular.get(name);
     if (odd) {
@@ -48,6 +53,10 @@ function rowEncoder(batch: ColumnarBatch): (row: number, stamp: string) => strin
         return key + (v !== v ? 'null' : jsonNumber(v));
       });
     }
+  }
+  for (const [name, values] of batch.extra) {
+    const key = `,${JSON.stringify(name)}:`;
+    parts.push((r) => key + jsonStored(values[r]));
   }
   const ids = batch.id;
   return (r, stamp) => {

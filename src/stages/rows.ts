@@ -87,7 +87,7 @@ export async function writeRowObjects(
   return Promise.all(
     [...byHour].map(async ([hourMs, acc]) => ({
       bucket: ctx.buckets[bucket],
-      key: rowObjectKey({ dataset: 'sensor_readings', hourMs, nodeId: ctx.keyNode, firstId: acc.first, lastId: acc.last }),
+      key: rowObjectKey({ dataset: 'sensor_readings', hourMs, nodeKey: ctx.keyNode, firstId: acc.first, lastId: acc.last }),
       body: await acc.lines.finish(),
       records: acc.lines.lines,
     })),

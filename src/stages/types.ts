@@ -57,8 +57,10 @@ export interface Stage {
   readonly type: PipelineType;
   /** The bucket its records go to. */
   readonly bucket: BucketStage;
-  /** Columns it needs read from the source. */
+  /** Columns it needs read from the source (a table without one of them is refused, naming it). */
   readonly columns: readonly ColumnName[];
+  /** True when it reads every column the table has, the contract's and any others (ingestion). */
+  readonly everyColumn?: boolean;
   /**
    * True when reading a row costs far more than the stage's own work on it (aggregated: a few
    * narrow columns into windows). Such a stage's large batches are read by worker threads by

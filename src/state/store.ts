@@ -1,6 +1,13 @@
 import type Database from 'better-sqlite3';
-import { PipelineError } from '../errors.ts';
+import { z } from 'zod';
+import { ConfigError, PipelineError } from '../errors.ts';
 import { PIPELINE_TYPES, type PipelineType } from './pipeline-types.ts';
+
+/**
+ * The checkpoint of a cursor that has read nothing yet: below every id edgelake reads (ids are
+ * read in [-(2^53 - 1), 2^53 - 1], zero and negative ids included, like any other).
+ */
+export const BEFORE_FIRST_ID = Number.MIN_SAFE_INTEGER;
 
 /**
  * The state edgelake keeps beside the sensor data (contract §2): the active pipeline type,
@@ -53,79 +60,164 @@ export class StateStore {
     return this.#stmts.executions.all(limit) as ExecutionRow[];
   }
 
-  /** The checkpoint named `cursor` (the live cursor is `live`), or null. */
+  /**
+   * The checkpoint named `cursor` (the live cursor is `live`), or null when there is none. A row
+   * whose intent or stage state cannot be read is a ConfigError (exit 2) naming the table, the
+   * column and the repair, never a stack trace.
+   */
   checkpoint(cursor: string): Checkpoint | null {
-    const row = this.#stmts.checkpoint.get(cursor) as CheckpointRow | undefined;
+    const row = unlessLocked(`reading checkpoint "${cursor}"`, () => this.#stmts.checkpoint.get(cursor) as CheckpointRow | undefined);
     if (!row) return null;
-    return {
-      lastId: row.last_id,
-      sourceIdentity: row.source_identity,
-      stageState: row.stage_state,
-      pending: row.pending ? (JSON.parse(row.pending) as PendingBatch) : null,
+    const damaged = (column: string, why: string): never => {
+      throw new ConfigError(
+        'STATE_DAMAGED',
+        `the state table edgelake_checkpoints, cursor "${cursor}", has an unreadable ${column} (${why}). ` +
+          `Run \`edgelake state reset --db <sensor db> [--state-db <state db>] --cursor ${cursor}\`: it removes the damaged row, and the next run ` +
+          `recovers the position from the lake's manifest of this node (or, without one, starts this cursor afresh)`,
+      );
     };
+    if (typeof row.last_id !== 'number' || !Number.isSafeInteger(row.last_id)) damaged('last_id', `${JSON.stringify(row.last_id)} is not an id`);
+    let pending: PendingBatch | null = null;
+    if (row.pending !== null) {
+      let json: unknown;
+      try {
+        json = JSON.parse(row.pending);
+      } catch (err) {
+        damaged('pending', `not JSON: ${(err as Error).message}`);
+      }
+      const r = PendingBatchSchema.safeParse(json);
+      if (!r.success) damaged('pending', r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '));
+      pending = r.data as PendingBatch;
+    }
+    if (row.stage_state !== null) {
+      try {
+        JSON.parse(row.stage_state);
+      } catch (err) {
+        damaged('stage_state', `not JSON: ${(err as Error).message}`);
+      }
+    }
+    return { lastId: row.last_id, sourceIdentity: row.source_identity, stageState: row.stage_state, pending };
   }
 
-  /** Creates the checkpoint row if missing (at `lastId`), recording the source's identity. */
-  ensureCheckpoint(cursor: string, lastId: number, sourceIdentity: string): void {
-    this.#stmts.ensureCheckpoint.run(cursor, lastId, sourceIdentity, new Date().toISOString());
-  }
-
-  /** Records the intent to upload `pending` (the write-ahead step). */
-  beginBatch(cursor: string, pending: PendingBatch): void {
-    unlessLocked(`recording the intent of batch ${pending.batchId}`, () => this.#stmts.setPending.run(JSON.stringify(pending), cursor));
+  /** Creates the checkpoint row if missing (at `lastId`, with `stageState`), recording the source's identity; true when it was created. */
+  ensureCheckpoint(cursor: string, lastId: number, sourceIdentity: string, stageState: string | null = null): boolean {
+    return unlessLocked(`creating checkpoint "${cursor}"`, () => this.#stmts.ensureCheckpoint.run(cursor, lastId, sourceIdentity, stageState, new Date().toISOString()).changes === 1);
   }
 
   /**
-   * The commit step: in one transaction, advance the checkpoint to `lastId` (with the source
-   * anchor of that row), store the stage's carried state, clear the intent and record the execution.
+   * Records the intent to upload `pending` (the write-ahead step): a compare-and-swap on the
+   * checkpoint being where the batch starts, with no other intent recorded. A run that finds the
+   * checkpoint moved under it (another process on the same state, despite the run lock) fails
+   * with CHECKPOINT_MOVED instead of uploading the same rows again.
    */
-  commitBatch(cursor: string, lastId: number, sourceIdentity: string, stageState: string | null, exec: ExecutionInput): void {
+  beginBatch(cursor: string, pending: PendingBatch): void {
+    unlessLocked(`recording the intent of batch ${pending.batchId}`, () => {
+      if (this.#stmts.setPending.run(JSON.stringify(pending), cursor, pending.afterId).changes !== 1) this.#moved(cursor, pending.afterId, `recording batch ${pending.batchId}`);
+    });
+  }
+
+  /**
+   * The commit step: in one transaction, advance the checkpoint from `afterId` to `lastId` (with
+   * the source anchor of that row), store the stage's carried state, clear the intent and record
+   * the execution. A compare-and-swap on `afterId`: if another process moved the checkpoint, the
+   * transaction changes nothing and fails with CHECKPOINT_MOVED.
+   */
+  commitBatch(cursor: string, afterId: number, lastId: number, sourceIdentity: string, stageState: string | null, exec: ExecutionInput): void {
     unlessLocked(`committing batch ${exec.batch_id}`, () =>
       this.#db.transaction(() => {
-        const changed = this.#stmts.advance.run(lastId, sourceIdentity, stageState, new Date().toISOString(), cursor).changes;
-        if (changed !== 1) throw new Error(`checkpoint "${cursor}" is missing`);
+        const changed = this.#stmts.advance.run(lastId, sourceIdentity, stageState, new Date().toISOString(), cursor, afterId).changes;
+        if (changed !== 1) this.#moved(cursor, afterId, `committing batch ${exec.batch_id}`);
         this.#stmts.insertExecution.run(exec);
       }).immediate(),
     );
   }
 
-  /** Moves a checkpoint after the source was replaced (ids restarted), keeping a record of why. */
-  resetCheckpoint(cursor: string, lastId: number, sourceIdentity: string): void {
-    this.#stmts.reset.run(lastId, sourceIdentity, new Date().toISOString(), cursor);
+  #moved(cursor: string, expected: number, what: string): never {
+    const row = this.#stmts.checkpoint.get(cursor) as CheckpointRow | undefined;
+    throw new PipelineError(
+      'CHECKPOINT_MOVED',
+      row
+        ? `${what}: checkpoint "${cursor}" is at id ${row.last_id}${row.pending ? ' with another intent recorded' : ''}, not at ${expected} where this run left it: another process is running on this state; stopping without uploading (nothing is lost)`
+        : `${what}: checkpoint "${cursor}" disappeared while running (was the state table dropped?); stopping without uploading (nothing is lost)`,
+    );
   }
 
-  /** A small key/value store for node-local secrets and settings (never uploaded). */
+  /** Moves a checkpoint after the source was replaced (ids restarted), keeping a record of why. */
+  resetCheckpoint(cursor: string, lastId: number, sourceIdentity: string): void {
+    unlessLocked(`resetting checkpoint "${cursor}"`, () => this.#stmts.reset.run(lastId, sourceIdentity, new Date().toISOString(), cursor));
+  }
+
+  /** Removes a checkpoint row (`edgelake state reset`); true when there was one. */
+  deleteCheckpoint(cursor: string): boolean {
+    return unlessLocked(`removing checkpoint "${cursor}"`, () => this.#stmts.deleteCheckpoint.run(cursor).changes === 1);
+  }
+
+  /** A small key/value store for node-local settings (never uploaded). */
   getSetting(name: string): string | null {
-    return ((this.#stmts.getSetting.get(name) as { value: string } | undefined)?.value ?? null);
+    return unlessLocked(`reading setting ${name}`, () => (this.#stmts.getSetting.get(name) as { value: string } | undefined)?.value ?? null);
   }
 
   setSetting(name: string, value: string): void {
-    this.#stmts.setSetting.run(name, value);
+    unlessLocked(`writing setting ${name}`, () => this.#stmts.setSetting.run(name, value));
   }
 
   setSettingIfAbsent(name: string, value: string): string {
-    this.#stmts.setSettingIfAbsent.run(name, value);
+    unlessLocked(`writing setting ${name}`, () => this.#stmts.setSettingIfAbsent.run(name, value));
     return this.getSetting(name)!;
+  }
+
+  /** Removes a setting. */
+  deleteSetting(name: string): void {
+    unlessLocked(`removing setting ${name}`, () => this.#stmts.deleteSetting.run(name));
   }
 }
 
 /**
- * Runs a write of the batch protocol. A sensor process holding the database's write lock for
- * longer than busy_timeout makes SQLite fail with SQLITE_BUSY; that is a transient fault, so it
- * becomes a PipelineError, which follow mode retries with backoff (and `--once` reports as exit 1)
- * instead of an unexpected crash. Nothing was written, so the checkpoint is unchanged.
+ * Runs a step of the state protocol, turning SQLite's transient faults into PipelineErrors, which
+ * follow mode retries with backoff (and `--once` reports as exit 1) instead of an unexpected
+ * crash: a sensor process holding the database's write lock longer than busy_timeout
+ * (SQLITE_BUSY), a full disk (SQLITE_FULL) or an I/O error. The transaction did not commit, so
+ * the checkpoint is unchanged. A state database that is not writable at all is a ConfigError.
  */
-function unlessLocked(what: string, write: () => unknown): void {
+export function unlessLocked<T>(what: string, step: () => T): T {
   try {
-    write();
+    return step();
   } catch (err) {
     const code = (err as { code?: unknown }).code;
-    if (typeof code !== 'string' || !/^SQLITE_(BUSY|LOCKED)/.test(code)) throw err;
-    throw new PipelineError('STATE_DB_LOCKED', `${what} failed: the state database is locked by another process (${code}); the checkpoint is unchanged, nothing is lost`, {
-      cause: err,
-    });
+    if (typeof code !== 'string' || !code.startsWith('SQLITE_')) throw err;
+    if (/^SQLITE_(BUSY|LOCKED)/.test(code)) {
+      throw new PipelineError('STATE_DB_LOCKED', `${what} failed: the state database is locked by another process (${code}); the checkpoint is unchanged, nothing is lost`, {
+        cause: err,
+      });
+    }
+    if (/^SQLITE_(FULL|IOERR)/.test(code)) {
+      throw new PipelineError(
+        'STATE_DB_FULL',
+        `${what} failed: the state database cannot be written (${code}${code === 'SQLITE_FULL' ? ': its disk is full' : ''}); the checkpoint is unchanged, nothing is lost`,
+        { cause: err },
+      );
+    }
+    if (/^SQLITE_(READONLY|CANTOPEN|PERM|AUTH)/.test(code)) {
+      throw new ConfigError('STATE_DB_READONLY', `${what} failed: the state database is not writable (${code}); give --state-db a writable file`, { cause: err });
+    }
+    if (/^SQLITE_(CORRUPT|NOTADB)/.test(code)) {
+      throw new ConfigError('STATE_DB_CORRUPT', `${what} failed: the state database is damaged (${code}: ${(err as Error).message}); move it aside and run again (the next run recovers the position from the lake's manifest)`, { cause: err });
+    }
+    throw err;
   }
 }
+
+/** The shape of a recorded intent (`edgelake_checkpoints.pending`), checked when it is read back. */
+const PendingBatchSchema = z.object({
+  type: z.enum(PIPELINE_TYPES),
+  batchId: z.string().min(1),
+  afterId: z.number().int(),
+  lastId: z.number().int(),
+  limit: z.number().int().min(0),
+  startedMs: z.number().finite(),
+  keyNode: z.string().min(1).optional(),
+  kind: z.enum(['batch', 'flush']).optional(),
+});
 
 /** A row of `pipeline_config`. */
 export interface ConfigRow {
@@ -146,6 +238,10 @@ export interface PendingBatch {
   limit: number;
   /** Processing time of the first attempt (epoch ms): the partition fallback, so a replay reuses it. */
   startedMs: number;
+  /** The node part of the batch's keys when it was recorded: its replay writes under it, whatever the node is called now. Absent in intents of older versions. */
+  keyNode?: string;
+  /** `flush`: the final flush of a stateful stage's open windows (afterId = lastId); default `batch`. */
+  kind?: 'batch' | 'flush';
 }
 
 export interface Checkpoint {
@@ -242,12 +338,13 @@ function prepare(db: Database.Database) {
     executions: db.prepare('SELECT * FROM pipeline_executions ORDER BY id DESC LIMIT ?'),
     checkpoint: db.prepare('SELECT last_id, source_identity, stage_state, pending FROM edgelake_checkpoints WHERE cursor = ?'),
     ensureCheckpoint: db.prepare(
-      'INSERT INTO edgelake_checkpoints (cursor, last_id, source_identity, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT(cursor) DO NOTHING',
+      'INSERT INTO edgelake_checkpoints (cursor, last_id, source_identity, stage_state, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(cursor) DO NOTHING',
     ),
-    setPending: db.prepare('UPDATE edgelake_checkpoints SET pending = ? WHERE cursor = ?'),
+    setPending: db.prepare('UPDATE edgelake_checkpoints SET pending = ? WHERE cursor = ? AND last_id = ? AND pending IS NULL'),
     advance: db.prepare(
-      'UPDATE edgelake_checkpoints SET last_id = ?, source_identity = ?, stage_state = ?, pending = NULL, updated_at = ? WHERE cursor = ?',
+      'UPDATE edgelake_checkpoints SET last_id = ?, source_identity = ?, stage_state = ?, pending = NULL, updated_at = ? WHERE cursor = ? AND last_id = ?',
     ),
+    deleteCheckpoint: db.prepare('DELETE FROM edgelake_checkpoints WHERE cursor = ?'),
     reset: db.prepare(
       'UPDATE edgelake_checkpoints SET last_id = ?, source_identity = ?, stage_state = NULL, pending = NULL, updated_at = ? WHERE cursor = ?',
     ),
@@ -259,5 +356,6 @@ function prepare(db: Database.Database) {
     getSetting: db.prepare('SELECT value FROM edgelake_settings WHERE name = ?'),
     setSetting: db.prepare('INSERT INTO edgelake_settings (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value'),
     setSettingIfAbsent: db.prepare('INSERT INTO edgelake_settings (name, value) VALUES (?, ?) ON CONFLICT(name) DO NOTHING'),
+    deleteSetting: db.prepare('DELETE FROM edgelake_settings WHERE name = ?'),
   };
 }

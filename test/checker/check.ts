@@ -121,9 +121,7 @@ function collectObject(o: LakeObject, c: { prefix: string; region: string; windo
   const scope = key.node;
   node.objects++;
   if (key.generation !== 1) problems.add(scope, 'new source generation', `${where} is keyed as source generation ${key.generation}: the run decided its database was replaced, which it never was`);
-  if (key.nodePart.endsWith('.alerts') && !(stage === 'metrics' && key.dataset === 'latency_metrics')) {
-    problems.add(scope, 'bad key', `${where}: only the alert router's latency metrics are keyed {node}.alerts`);
-  }
+  if (key.roles.length > 0 && stage !== 'metrics') problems.add(scope, 'bad key', `${where}: only metrics keys carry ~role suffixes (${key.roles.join(', ')})`);
   if (o.records.length === 0) problems.add(scope, 'empty object', `${where} holds no record`);
 
   const expectType = stage === 'emergency' ? 'alerts' : stage === 'metrics' ? null : stage;

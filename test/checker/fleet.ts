@@ -360,14 +360,14 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
   };
 }
 
-const ALERT_LATENCY_KEY = /^latency_metrics\/.+\/(.+)\.alerts_\d{12}-\d{12}\.jsonl\.gz$/;
+const ALERT_LATENCY_KEY = /^latency_metrics\/.+\/(.+)~alerts_\d{12}-\d{12}\.jsonl\.gz$/;
 
 /**
  * Separates one artefact of the test server from the lake's problems. s3rver streams a PutObject
  * straight into the object's file, so a client killed mid-PUT leaves a truncated object behind
  * (real S3 stores an object whole or not at all). Every object edgelake writes inside its
  * exactly-once path is rewritten by the replay after a restart; the alert router's
- * `{node}.alerts` latency metrics are written after its commit, outside that path, so on s3rver
+ * `{node}~alerts` latency metrics are written after its commit, outside that path, so on s3rver
  * a kill can leave one of them truncated for good. Only those, and only of nodes the harness
  * killed, are set apart (`tolerated`, to be shown); everything else stays a problem.
  */

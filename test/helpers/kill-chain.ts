@@ -113,7 +113,12 @@ export function liveCursor(db: string): { lastId: number; pending: { afterId: nu
   try {
     h.pragma('busy_timeout = 10000');
     const row = h.prepare("SELECT last_id, pending FROM edgelake_checkpoints WHERE cursor = 'live'").get() as { last_id: number; pending: string | null } | undefined;
-    return { lastId: row?.last_id ?? 0, pending: row?.pending ? JSON.parse(row.pending) : null };
+    // A cursor that has read nothing sits below every id (BEFORE_FIRST_ID): for these tables, whose ids start at 1, that is 0.
+    const fromStart = (id: number) => (id === Number.MIN_SAFE_INTEGER ? 0 : id);
+    const lastId = row === undefined ? 0 : fromStart(row.last_id);
+    const pending = row?.pending ? JSON.parse(row.pending) : null;
+    if (pending) pending.afterId = fromStart(pending.afterId);
+    return { lastId, pending };
   } catch (err) {
     if (/no such table/.test((err as Error).message)) return { lastId: 0, pending: null };
     throw err;

@@ -24,6 +24,14 @@ export const METRICS_BUCKET = 'expanso-databricks-metrics-us-west-2';
 /** The validated bucket with the default prefix and region. */
 export const VALIDATED_BUCKET = 'expanso-databricks-validated-us-west-2';
 
+/**
+ * True for a node's manifest (`{metrics bucket}/_edgelake/manifests/{node}/live.json.gz`, see
+ * src/state/manifest.ts): the one object in a lake that is not JSON Lines.
+ */
+export function isNodeManifest(rel: string): boolean {
+  return /^[^/]+-metrics-[^/]+\/_edgelake\/manifests\/[^/]+\/live\.json\.gz$/.test(rel);
+}
+
 /** Every file below `dir` (relative paths, `/`-separated), including temporary ones; [] when missing. */
 export function listLakeFiles(dir: string): string[] {
   if (!existsSync(dir)) return [];

@@ -81,7 +81,7 @@ export function query<T>(path: string, sql: string, ...params: unknown[]): T[] {
   }
 }
 
-/** `last_id` of the checkpoint `cursor` (default the live cursor), or null when there is none yet. */
+/** `last_id` of the checkpoint `cursor` (default the live cursor), or null when there is none yet (Number.MIN_SAFE_INTEGER: it exists but has read nothing). */
 export function checkpointId(path: string, cursor = 'live'): number | null {
   try {
     const rows = query<{ last_id: number }>(path, 'SELECT last_id FROM edgelake_checkpoints WHERE cursor = ?', cursor);

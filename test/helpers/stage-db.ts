@@ -83,10 +83,15 @@ export function filesUnder(dir: string): string[] {
   return listLakeFiles(dir).map((rel) => join(dir, rel));
 }
 
-/** The records of every `.jsonl.gz` object in `lake` whose `bucket/key` contains `bucketPart`, sorted by id. */
+/**
+ * The records of every `.jsonl.gz` object in `lake` whose bucket name contains `bucketPart`
+ * (`enriched`, `-validated-`) or whose dataset (first key segment) is `bucketPart`
+ * (`pipeline_metrics`), sorted by id. Node parts of keys (which carry the stage in metrics keys)
+ * are not matched.
+ */
 export function lakeRecords(lake: string, bucketPart: string): Array<Record<string, unknown>> {
   return readLake(lake)
-    .filter((o) => `${o.bucket}/${o.key}`.includes(bucketPart))
+    .filter((o) => o.bucket.includes(bucketPart) || o.key.split('/')[0] === bucketPart)
     .flatMap((o) => o.records)
     .sort((a, b) => Number(a.id) - Number(b.id));
 }
