@@ -1,7 +1,8 @@
 /**
- * Writes the generated Databricks artefacts (streaming tables, Auto Loader notebook, demo and
- * dashboard queries) under databricks/ from the zod record schemas in src/schema/.
- * Run: node --import tsx scripts/gen-databricks.ts   (test/databricks.test.ts fails when they drift)
+ * Writes the generated Databricks artefacts under databricks/ from src/schema/: the streaming
+ * tables (from the zod record schemas), the Auto Loader and Unity Catalog setup notebooks, the
+ * demo and dashboard queries and the AI/BI dashboard edgelake.lvdash.json (from queries.ts).
+ * Run: npm run gen:databricks   (test/databricks.test.ts and test/lakeview.test.ts fail when they drift)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';

@@ -9,6 +9,7 @@ import type { DuckDBConnection, DuckDBInstance, DuckDBMaterializedResult } from 
 import { ConfigError, PipelineError, messageOf } from '../errors.ts';
 import { duckdbSetupSql, type LakeLocation } from '../schema/duckdb.ts';
 import { renderedQueries, type RenderedQuery } from '../schema/queries.ts';
+import { adaptDatabricksSql, isDatabricksSql } from './adapt.ts';
 
 /** A JSON-safe cell value as the engine returns it (timestamps as `YYYY-MM-DD HH:MM:SS.sss` UTC text). */
 export type Cell = null | boolean | number | string | Cell[] | { [key: string]: Cell };
@@ -78,11 +79,17 @@ export class QueryEngine {
     return this.#queries;
   }
 
-  /** Runs one SQL statement; rejects with PipelineError QUERY_FAILED carrying DuckDB's message. */
-  async query(sql: string): Promise<QueryResult> {
+  /**
+   * Runs one SQL statement; rejects with PipelineError QUERY_FAILED carrying DuckDB's message.
+   * Databricks SQL from the generated files (`IDENTIFIER(:catalog || …)` tables, `:name`
+   * parameters) is adapted first (adapt.ts), with `params` by keyword or the defaults; a bad
+   * parameter rejects with ConfigError BAD_OPTION.
+   */
+  async query(sql: string, params: Readonly<Record<string, string | number>> = {}): Promise<QueryResult> {
     let result: DuckDBMaterializedResult;
+    const text = isDatabricksSql(sql) ? adaptDatabricksSql(sql, params) : sql;
     try {
-      result = await this.#con.run(sql);
+      result = await this.#con.run(text);
     } catch (err) {
       throw new PipelineError('QUERY_FAILED', `query failed: ${messageOf(err)}`, { cause: err });
     }

@@ -122,3 +122,23 @@ export function duckdbColumns(name: DatasetName): string {
     .map((c) => `'${c.name}': '${duckdbType(c.type).replace(/'/g, "''")}'`)
     .join(', ')}}`;
 }
+
+/**
+ * The event-time column each table is clustered on (with the node), so time filters prune files.
+ * It is moved right after `_node_id` at the front of the table, because liquid clustering keys
+ * need file statistics and Delta collects them for the first 32 columns only.
+ */
+export const CLUSTER_TIME_COLUMN: Readonly<Record<DatasetName, string>> = {
+  ingestion: 'timestamp',
+  validated: 'timestamp',
+  enriched: 'timestamp',
+  aggregated: 'window_start',
+  alerts: 'event_time',
+  pipeline_metrics: 'timestamp',
+  latency_metrics: 'timestamp',
+};
+
+/** Liquid clustering keys of a dataset's table: the processing node (from `_pipeline.node_id`) and the event time. */
+export function clusterColumns(name: DatasetName): [string, string] {
+  return ['_node_id', CLUSTER_TIME_COLUMN[name]];
+}
