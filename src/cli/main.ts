@@ -20,6 +20,8 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'run':
       return (await import('./commands/run.ts')).runCommand(cmd.options);
+    case 'reprocess':
+      return (await import('./commands/reprocess.ts')).reprocessCommand(cmd.options);
     case 'pipeline':
       return (await import('./commands/pipeline.ts')).pipelineCommand(cmd.subcommand!, cmd.options);
     case 'simulate':
