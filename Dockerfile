@@ -1,5 +1,8 @@
-# edgelake container image, as the Bacalhau job specs in jobs/ run it.
-#   docker build -t registry.example.com/edgelake:0.1.0 . && docker push registry.example.com/edgelake:0.1.0
+# edgelake container image, as the Bacalhau job specs in jobs/ run it. Build it for every node
+# architecture at once: a Bacalhau node bids only for images whose manifest lists its platform
+# (ARM edge boxes refuse a single-architecture amd64 image). See jobs/README.md.
+#   docker buildx build --platform linux/amd64,linux/arm64 -t registry.example.com/edgelake:0.1.0 --push .
+# Without a Docker engine, scripts/check-dockerfile.sh runs these same steps in a clean folder.
 
 # Build stage: better-sqlite3 compiles from source here (its prebuilt download is not always
 # reachable), so the toolchain stays out of the runtime image.

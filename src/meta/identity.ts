@@ -9,6 +9,11 @@ export const NodeIdentitySchema = z
     node_id: z.string().min(1).max(128).optional().describe('Stable node id, e.g. edge-nyc-01'),
     node_type: z.string().optional().describe('e.g. edge, gateway, datacenter'),
     capabilities: z.array(z.string()).optional().describe('e.g. ["gpu", "wasm-simd"]'),
+    // Hardware as the node snapshot reports it; given here, they replace what the host shows
+    // (a container sees its limits, not the node's; a demo fleet on one machine varies them).
+    cpu_cores: z.int().min(1).max(4096).optional().describe('Logical CPU cores, e.g. 4. Default: detected from the host'),
+    memory_gb: z.number().positive().max(1_000_000).optional().describe('Total memory in GB (10^9 bytes), e.g. 8. Default: detected from the host'),
+    gpu_count: z.int().min(0).max(1024).optional().describe('GPUs, e.g. 0. Default: detected (NVIDIA) from the host'),
     location: z
       .object({
         city: z.string().nullable().optional(),

@@ -16,15 +16,15 @@ export interface NodeLocation {
 export interface NodeSnapshot {
   /** From the identity file's `node_type`, else `NODE_TYPE`; null when neither is set. */
   readonly node_type: string | null;
-  /** Logical CPU cores of the host. */
+  /** Logical CPU cores: the identity file's `cpu_cores`, else the host's. */
   readonly cpu_cores: number;
   /** CPU model name; null when the host does not report one. */
   readonly cpu_model: string | null;
-  /** Total memory, GB (10^9 bytes), two decimals. */
+  /** Total memory, GB (10^9 bytes), two decimals: the identity file's `memory_gb`, else the host's. */
   readonly memory_gb: number;
   /** Free memory when taken, GB (10^9 bytes), two decimals. */
   readonly memory_free_gb: number;
-  /** NVIDIA GPUs seen (`/proc/driver/nvidia/gpus`, else `nvidia-smi -L`); 0 when none or undetectable. */
+  /** The identity file's `gpu_count`, else NVIDIA GPUs seen (`/proc/driver/nvidia/gpus`, else `nvidia-smi -L`); 0 when none or undetectable. */
   readonly gpu_count: number;
   /** 1, 5 and 15 minute load averages, two decimals. */
   readonly load_average: number[];
@@ -87,15 +87,15 @@ export class NodeSnapshotter {
 /** Takes one snapshot now (see {@link NodeSnapshot} for where each field comes from). */
 export function takeSnapshot(identity: NodeIdentity | null, env: NodeJS.ProcessEnv = process.env, nowMs = Date.now()): NodeSnapshot {
   const cpuList = safe(() => cpus(), []);
-  const gpus = gpuCount(env);
+  const gpus = identity?.gpu_count ?? gpuCount(env);
   const declared = [...(identity?.capabilities ?? []), ...(env.NODE_CAPABILITIES ?? '').split(',')].map((c) => c.trim()).filter(Boolean);
   const detected = ['wasm', ...(wasmSimd() ? ['wasm-simd'] : []), ...(gpus > 0 ? ['gpu'] : [])];
   const loc = identity?.location;
   return {
     node_type: identity?.node_type ?? pick(env.NODE_TYPE),
-    cpu_cores: cpuList.length || safe(() => availableParallelism(), 1),
+    cpu_cores: identity?.cpu_cores ?? (cpuList.length || safe(() => availableParallelism(), 1)),
     cpu_model: pick(cpuList[0]?.model),
-    memory_gb: gb(safe(() => totalmem(), 0)),
+    memory_gb: identity?.memory_gb ?? gb(safe(() => totalmem(), 0)),
     memory_free_gb: gb(safe(() => freemem(), 0)),
     gpu_count: gpus,
     load_average: safe(() => loadavg(), [0, 0, 0]).map((x) => Math.round(x * 100) / 100),
