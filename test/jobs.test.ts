@@ -15,7 +15,7 @@ const jobsDir = join(root, 'jobs');
 
 const SPECS = readdirSync(jobsDir).filter((f) => f.endsWith('.yaml'));
 const load = (file: string): Job => JobSchema.parse(parseYaml(readFileSync(join(jobsDir, file), 'utf8')));
-const problems = (doc: YamlValue): string => {
+const problems = (doc: unknown): string => {
   const r = JobSchema.safeParse(doc);
   return r.success ? '' : z.prettifyError(r.error);
 };
