@@ -105,6 +105,10 @@ const HOSTILE: Record<string, Record<string, readonly string[]>> = {
     seed: ['abc', '1.5'],
     span: ['0', '-1h', 'abc'],
   },
+  state: {
+    db: ['{dir}/missing.db', '{dir}/not-sqlite.txt'],
+    'state-db': ['{dir}/no/such/folder/state.db'],
+  },
   query: {
     lake: ['{dir}/missing-lake', '{dir}/not-sqlite.txt'],
     's3-endpoint': ['ftp://example.com', 'not a url'],
@@ -134,6 +138,7 @@ const FREE_TEXT: Record<string, string> = {
   'query --sql': 'any SQL is accepted; a query DuckDB rejects is a runtime failure (exit 1) by design',
   'dashboard --out': 'any writable path; only empty or missing is a usage error',
   'demo --dir': 'any folder path, created if missing',
+  'state --cursor': 'any cursor name; one the state does not have is refused at run time (exit 2)',
 };
 
 /** The sub-command a `pipeline` flag belongs to, and the valid flags it needs besides. */
@@ -150,6 +155,7 @@ function baseArgs(command: string, flag: string, dir: string): string[] {
   const base: Record<string, string[]> = {
     run: ['--db', db, '--lake', lake, '--once', '--no-progress', '--no-alerts'],
     pipeline: [...(PIPELINE_CONTEXT[flag] ?? ['get']), '--db', db],
+    state: [flag === 'cursor' ? 'reset' : 'show', '--db', db],
     simulate: ['--db', join(dir, 'sim.db'), '--rows', '3', '--sensors', '2', '--seed', '1'],
     query: ['--lake', lake],
     dashboard: ['--lake', lake, '--out', join(dir, 'report.html')],

@@ -24,6 +24,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./commands/reprocess.ts')).reprocessCommand(cmd.options);
     case 'pipeline':
       return (await import('./commands/pipeline.ts')).pipelineCommand(cmd.subcommand!, cmd.options);
+    case 'state':
+      return (await import('./commands/state.ts')).stateCommand(cmd.subcommand!, cmd.options);
     case 'simulate':
       return (await import('./commands/simulate.ts')).simulateCommand(cmd.options);
     case 'query':

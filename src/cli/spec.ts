@@ -95,17 +95,15 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
       json: bool('print JSON'),
     },
   },
-  pipeline: {
-    summary: 'show, switch or list the pipeline type',
-    usage: 'edgelake pipeline get|set|history [--db sensor_data.db] [--type T --by NAME] [--limit 20]',
-    subcommands: ['get', 'set', 'history'],
+  state: {
+    summary: 'show the state (checkpoints, pinned node id) or remove a damaged checkpoint',
+    usage: 'edgelake state show|reset [--db sensor_data.db] [--state-db FILE] [--cursor live]',
+    subcommands: ['show', 'reset'],
     flags: {
       db,
       'state-db': stateDb,
-      type: str('set: the new type (ingestion, validated, enriched, aggregated; aliases raw, schematized)'),
-      by: str('set: who switched (recorded in the history)'),
-      limit: str('history: rows to show (default 20)'),
-      json: bool('print JSON'),
+      cursor: str('reset: the checkpoint to remove (default live); the next run recovers it from the lake\'s manifest'),
+      json: bool('show: print JSON'),
     },
   },
   simulate: {

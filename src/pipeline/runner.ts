@@ -235,7 +235,10 @@ export class Runner {
     const { committed, pending } = manifest;
     const anchor = sourceAnchor(this.#db, committed.last_id);
     const maxId = this.#reader('control').maxId();
-    const same = committed.source_identity === null || anchor === committed.source_identity || (anchor.endsWith('|<missing>') && maxId >= committed.last_id);
+    // The same database when the rows both anchors name are still what they were (or were pruned
+    // while the ids went on): the committed row, and the last row of the batch in flight.
+    const holds = (id: number, recorded: string | null, now: string) => recorded === null || now === recorded || (now.endsWith('|<missing>') && maxId >= id);
+    const same = holds(committed.last_id, committed.source_identity, anchor) && holds(pending.lastId, manifest.pending_anchor, sourceAnchor(this.#db, pending.lastId));
     const where = `${this.#buckets.metrics}/_edgelake/manifests/…/${this.#env.nodeId}`;
     if (!same) {
       // Another database under the same node id (the sensor replaced it, and the state went with it).
@@ -471,6 +474,7 @@ export class Runner {
           generation: this.#generation,
           committed: { last_id: intent.afterId, source_identity: this.#committed.anchor, stage_state: this.#committed.stageState },
           pending: intent,
+          pending_anchor: sourceAnchor(this.#db, intent.lastId),
           written_at: new Date().toISOString(),
           version: this.#version,
         }),

@@ -36,6 +36,8 @@ export interface NodeManifest {
   };
   /** The batch being uploaded. */
   readonly pending: PendingBatch;
+  /** The anchor of the batch's last row (`id|timestamp`): with the committed one, what tells this database from another. */
+  readonly pending_anchor: string;
   readonly written_at: string;
   readonly version: string;
 }
@@ -59,6 +61,7 @@ const ManifestSchema = z.object({
     keyNode: z.string().optional(),
     kind: z.enum(['batch', 'flush']).optional(),
   }),
+  pending_anchor: z.string(),
   written_at: z.string(),
   version: z.string(),
 });

@@ -25,7 +25,7 @@ export class StateStore {
 
   constructor(db: Database.Database) {
     this.#db = db;
-    migrate(db);
+    unlessLocked('creating the state tables', () => migrate(db));
     this.#stmts = prepare(db);
   }
 
@@ -198,7 +198,7 @@ export function unlessLocked<T>(what: string, step: () => T): T {
       );
     }
     if (/^SQLITE_(READONLY|CANTOPEN|PERM|AUTH)/.test(code)) {
-      throw new ConfigError('STATE_DB_READONLY', `${what} failed: the state database is not writable (${code}); give --state-db a writable file`, { cause: err });
+      throw new ConfigError('STATE_DB_READONLY', `${what} failed: the state database is not writable (${code}); give --state-db a writable file (the sensor database may stay read-only)`, { cause: err });
     }
     if (/^SQLITE_(CORRUPT|NOTADB)/.test(code)) {
       throw new ConfigError('STATE_DB_CORRUPT', `${what} failed: the state database is damaged (${code}: ${(err as Error).message}); move it aside and run again (the next run recovers the position from the lake's manifest)`, { cause: err });

@@ -32,8 +32,20 @@ export interface NodePlan {
    * machine still leaves rows before and after every switch.
    */
   readonly switches?: ReadonlyArray<{ readonly at: number; readonly type: FleetStage }>;
-  /** `sigkill`: killed by the harness at `at` (as for switches), then started again; `crash`: EDGELAKE_CRASH_AT, then started again. */
-  readonly fault?: { readonly kind: 'sigkill'; readonly at: number } | { readonly kind: 'crash'; readonly point: string };
+  /**
+   * `sigkill`: killed by the harness at `at` (as for switches), then started again; `crash`:
+   * EDGELAKE_CRASH_AT, then started again; `rehost`: like sigkill, but the node runs without
+   * `--node-id` under a host name of its own (`unshare --uts`), and every restart gets a new one,
+   * as a restarted container does: the id recorded in its state must keep its keys.
+   */
+  readonly fault?: { readonly kind: 'sigkill' | 'rehost'; readonly at: number } | { readonly kind: 'crash'; readonly point: string };
+  /** At `at`, the catch-up job (`run --once`) starts beside the follower: it must be refused (exit 2, naming the holder). */
+  readonly catchUp?: { readonly at: number };
+  /**
+   * At `at`, a second follower starts with `--wait-lock` (a restarted daemon whose old container
+   * is still stopping), then the first one gets SIGTERM: the second takes over.
+   */
+  readonly overlap?: { readonly at: number };
   /** Route alerts beside the stage (false: `--no-alerts`). Default true. */
   readonly alerts?: boolean;
 }
@@ -41,21 +53,23 @@ export interface NodePlan {
 /**
  * The standard mix, repeated every 10 nodes: every stage active somewhere; switches
  * ingestion→aggregated, aggregated→validated (flushes windows), validated→enriched→ingestion,
- * validated→aggregated; a SIGKILL of an aggregated node and of a just-switched one; a crash
- * between upload and checkpoint (EDGELAKE_CRASH_AT=batch-uploaded:2) on an aggregated node;
- * messy writers (late rows → corrections, NULLs, text in REAL columns) on half the nodes;
- * alerts routed on four of ten (the router's per-poll cost is high for a trickle of rows).
+ * validated→aggregated; a SIGKILL of an aggregated node restarted under a new host name (no
+ * configured node id) and a SIGKILL of a just-switched one; a crash between upload and
+ * checkpoint (EDGELAKE_CRASH_AT=batch-uploaded:2) on an aggregated node; a catch-up `run --once`
+ * beside a follower (refused) and a second follower waiting for the first (takes over); messy
+ * writers (late rows → corrections, NULLs, text in REAL columns) on half the nodes; alerts
+ * routed on four of ten (the router's per-poll cost is high for a trickle of rows).
  */
 export function standardPlan(count: number, idOf = (i: number) => `edge-${String(i).padStart(3, '0')}`): NodePlan[] {
   const mix: Array<Omit<NodePlan, 'id'>> = [
-    { initial: 'ingestion', writer: 'simulate' },
-    { initial: 'validated', writer: 'simulate', alerts: false },
+    { initial: 'ingestion', writer: 'simulate', catchUp: { at: 0.5 } },
+    { initial: 'validated', writer: 'simulate', alerts: false, overlap: { at: 0.5 } },
     { initial: 'enriched', writer: 'simulate', alerts: false },
     { initial: 'aggregated', writer: 'messy', alerts: false },
     { initial: 'ingestion', writer: 'simulate', switches: [{ at: 0.4, type: 'aggregated' }], alerts: false },
     { initial: 'aggregated', writer: 'messy', switches: [{ at: 0.4, type: 'validated' }], alerts: false },
     { initial: 'validated', writer: 'messy', switches: [{ at: 0.3, type: 'enriched' }, { at: 0.7, type: 'ingestion' }], alerts: false },
-    { initial: 'aggregated', writer: 'messy', fault: { kind: 'sigkill', at: 0.5 } },
+    { initial: 'aggregated', writer: 'messy', fault: { kind: 'rehost', at: 0.5 } },
     { initial: 'aggregated', writer: 'messy', fault: { kind: 'crash', point: 'batch-uploaded:2' } },
     { initial: 'validated', writer: 'simulate', switches: [{ at: 0.5, type: 'aggregated' }], fault: { kind: 'sigkill', at: 0.75 } },
   ];
@@ -153,9 +167,9 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
   const parallel = o.parallel ?? 4;
   const runFlags = o.runFlags ?? ['--batch-size', '250'];
   let processes = 0;
-  const cli = (name: string, args: readonly string[], env: Record<string, string | undefined> = {}) => {
+  const cli = (name: string, args: readonly string[], env: Record<string, string | undefined> = {}, host?: string) => {
     processes++;
-    return spawnNode(name, [...launcher.argv, ...args], { ...o.s3EnvVars, ...env });
+    return spawnNode(name, [...launcher.argv, ...args], { ...o.s3EnvVars, ...env }, host);
   };
   const mustSucceed = async (p: Proc): Promise<boolean> => {
     const r = await p.exited;
@@ -180,12 +194,15 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
   const tSetup = performance.now();
   log(`phase: set-up done (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
 
+  // A `rehost` node has no configured id: its first host name is its id, and every restart runs on a new one.
+  const rehost = (n: Node) => n.plan.fault?.kind === 'rehost';
+  const hostOf = (n: Node) => (rehost(n) ? (n.restarts ? `${n.plan.id}-r${n.restarts}` : n.plan.id) : undefined);
   const runArgs = (n: Node) => [
-    'run', '--db', n.db, '--s3-endpoint', o.s3Endpoint, '--node-id', n.plan.id, '--no-progress', ...(n.plan.alerts === false ? ['--no-alerts'] : []), ...runFlags,
+    'run', '--db', n.db, '--s3-endpoint', o.s3Endpoint, ...(rehost(n) ? [] : ['--node-id', n.plan.id]), '--no-progress', ...(n.plan.alerts === false ? ['--no-alerts'] : []), ...runFlags,
   ];
   const watchers: Promise<void>[] = [];
-  const startRun = (n: Node, env: Record<string, string | undefined> = {}): void => {
-    const p = cli(`${n.plan.id} run${n.restarts ? ` (restart ${n.restarts})` : ''}`, runArgs(n), env);
+  const startRun = (n: Node, env: Record<string, string | undefined> = {}, extra: readonly string[] = []): void => {
+    const p = cli(`${n.plan.id} run${n.restarts ? ` (restart ${n.restarts})` : ''}`, [...runArgs(n), ...extra], { NODE_ID: undefined, ...env }, hostOf(n));
     n.run = p;
     n.up = holdsOpen(p, n.db);
     watchers.push(
@@ -254,8 +271,40 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
           await mustSucceed(cli(`${n.plan.id} pipeline set ${s.type}`, ['pipeline', 'set', '--db', n.db, '--type', s.type, '--by', 'fleet-operator']));
         },
       }));
+      if (n.plan.catchUp) {
+        steps.push({
+          at: n.plan.catchUp.at,
+          go: async () => {
+            await n.up;
+            const r = await cli(`${n.plan.id} catch-up run --once`, [...runArgs(n), '--once']).exited;
+            if (r.code !== 2 || !/another edgelake run holds the state .*\(pid \d+ on host/.test(r.stderr)) incidents.push(`${n.plan.id} catch-up run --once beside its follower: expected exit 2 naming the holder, ${brief(r)}`);
+            else log(`${stamp()}: ${n.plan.id} catch-up run --once refused while the follower holds the state`);
+          },
+        });
+      }
+      if (n.plan.overlap) {
+        steps.push({
+          at: n.plan.overlap.at,
+          go: async () => {
+            const old = n.run!;
+            await n.up;
+            const successor = cli(`${n.plan.id} run (successor)`, [...runArgs(n), '--wait-lock', '120s'], { NODE_ID: undefined }, hostOf(n));
+            await sleep(1000);
+            if (!alive(successor)) return void incidents.push(`${n.plan.id}: the waiting successor ended while the first follower held the state: ${brief(await successor.exited)}`);
+            n.expectingExit = true;
+            old.child.kill('SIGTERM');
+            const r = await old.exited;
+            if (r.code !== 0) incidents.push(`${old.name}: SIGTERM should exit 0, got ${brief(r)}`);
+            n.expectingExit = false;
+            n.run = successor;
+            n.up = holdsOpen(successor, n.db);
+            watchers.push(successor.exited.then((sr) => void (n.run === successor && !n.expectingExit && incidents.push(`${successor.name} ended on its own: ${brief(sr)}`))));
+            log(`${stamp()}: ${n.plan.id} handed over to a waiting successor at checkpoint ${progressOf(n.db).lastId}`);
+          },
+        });
+      }
       const f = n.plan.fault;
-      if (f?.kind === 'sigkill') {
+      if (f?.kind === 'sigkill' || f?.kind === 'rehost') {
         steps.push({
           at: f.at,
           go: async () => {
@@ -339,7 +388,7 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
   const flushed = nodes.filter((n) => o.finalOnce === 'all' || carriesStageState(n.db));
   await limited(
     parallel,
-    flushed.map((n) => () => mustSucceed(cli(`${n.plan.id} run --once`, [...runArgs(n), '--once']))),
+    flushed.map((n) => () => mustSucceed(cli(`${n.plan.id} run --once`, [...runArgs(n), '--once'], { NODE_ID: undefined }, rehost(n) ? `${n.plan.id}-final` : undefined))),
   );
   const tEnd = performance.now();
 

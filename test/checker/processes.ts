@@ -84,14 +84,19 @@ export interface Proc {
   output(): string;
 }
 
-/** Spawns `node <argv>` in the repository root; output is kept in memory, never inherited. */
-export function spawnNode(name: string, argv: readonly string[], env: Readonly<Record<string, string | undefined>> = {}): Proc {
+/**
+ * Spawns `node <argv>` in the repository root; output is kept in memory, never inherited. With
+ * `host`, the process runs under that host name in a UTS namespace of its own (`unshare --uts`,
+ * root only), as a container restarted under a new name would; `exec` keeps signals reaching node.
+ */
+export function spawnNode(name: string, argv: readonly string[], env: Readonly<Record<string, string | undefined>> = {}, host?: string): Proc {
   const childEnv: NodeJS.ProcessEnv = { ...process.env, NODE_NO_WARNINGS: '1' };
   for (const [k, v] of Object.entries(env)) {
     if (v === undefined) delete childEnv[k];
     else childEnv[k] = v;
   }
-  const child = spawn(process.execPath, argv, { cwd: REPO_ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [cmd, args] = host ? ['unshare', ['--uts', 'sh', '-c', 'hostname "$0" && exec "$@"', host, process.execPath, ...argv]] : [process.execPath, argv];
+  const child = spawn(cmd, args, { cwd: REPO_ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (out += d));

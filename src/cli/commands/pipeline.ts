@@ -86,7 +86,7 @@ export async function pipelineCommand(sub: string, raw: Record<string, unknown>,
 }
 
 /** The state lives in the sensor database unless --state-db is given; `pipeline set` may run before any data exists. */
-function openState(dbPath: string, stateDb?: string): Database.Database {
+export function openState(dbPath: string, stateDb?: string): Database.Database {
   if (stateDb) return openStateDb(stateDb);
   const full = resolve(dbPath);
   if (!existsSync(full)) throw new ConfigError('DB_MISSING', `--db ${full} does not exist; point --db at the sensor database`);
