@@ -8,7 +8,8 @@ import { parseRowObjectKey } from '../src/source/lake-records.ts';
 import { defaultRunName, parseReprocessOptions, partitionOf, manifestKey, type ReprocessManifest } from '../src/reprocess/index.ts';
 import { parseTime } from '../src/reprocess/options.ts';
 import { describeResult, runCli, spawnCli, type CliResult } from './helpers/cli.ts';
-import { METRICS_BUCKET, readLake, type LakeObject } from './helpers/lake.ts';
+import { METRICS_BUCKET, readLake, readS3, type LakeObject } from './helpers/lake.ts';
+import { S3RVER_ENV, startS3Server } from './helpers/s3server.ts';
 import { createSensorDb, goodRow } from './helpers/sensor-db.ts';
 import { tempDir } from './helpers/tmp.ts';
 
@@ -27,6 +28,9 @@ const FUZZ = { EDGELAKE_FUZZ_KEY: 'fleet-test-fuzz-key-0123456789' };
 /**
  * Record members that depend on when and where a record was made, not on its row, with why:
  * - `_pipeline.batch_id`, `_pipeline.processed_at`: the run's own batch and clock;
+ * - `_pipeline.version`, `_lineage.pipeline_version`: the edgelake build that made the record (a
+ *   reprocess usually runs a later release than the one that ran live; here a commit landing
+ *   between the live runs and the reprocess changes the `+commit` part);
  * - `_lineage.source_file`: live names the SQLite file, reprocess the ingestion object it read;
  * - `_lineage.processing_timestamp`, `_privacy.fuzzing_timestamp`: the clock at processing;
  * - `_bacalhau_metadata.execution_time_ms` and `.node_snapshot` (taken_at, load, free memory, and
@@ -39,10 +43,12 @@ function withoutRunFields(r: Record<string, unknown>): Record<string, unknown> {
   const p = out._pipeline as Record<string, unknown>;
   delete p.batch_id;
   delete p.processed_at;
+  delete p.version;
   const lineage = out._lineage as Record<string, unknown> | undefined;
   if (lineage) {
     delete lineage.source_file;
     delete lineage.processing_timestamp;
+    delete lineage.pipeline_version;
   }
   const privacy = out._privacy as Record<string, unknown> | undefined;
   if (privacy) delete privacy.fuzzing_timestamp;
@@ -132,7 +138,7 @@ describe('edgelake reprocess of a fleet\'s raw lake', () => {
         // Ids cycle through three hours: every live batch of 700 becomes three objects whose id ranges interleave.
         createSensorDb(db, Array.from({ length: ROWS[node] }, (_, k) => goodRow(k + 1, `2025-08-15T0${7 + (k % 3)}`, ((k + 1) * 37) % 3600)));
       } else await simulate({ db, rows: ROWS[node], sensors: 5, seed: 11 + i, startMs: T0 + i * 60_000, spanMs: 3 * HOUR });
-      for (const stage of STAGES) copyFileSync(db, join(dir, `${node}-${stage}.db`));
+      for (const stage of [...STAGES, 's3']) copyFileSync(db, join(dir, `${node}-${stage}.db`));
     }
     const runs: Array<() => Promise<CliResult>> = [];
     // Raw: small batches, so hours split batches into objects whose id ranges interleave.
@@ -222,6 +228,21 @@ describe('edgelake reprocess of a fleet\'s raw lake', () => {
     ok(await runCli([...args.slice(0, 4), clean, ...args.slice(5)]));
     assert.deepEqual(readLake(clean, bucket('validated')).map((o) => o.key).sort(), again);
     assertSameRecords(recordsOf(readLake(clean, bucket('validated')), 'validated'), recordsOf(readLake(lake, bucket('validated')), 'validated'), 'rerun');
+  });
+
+  test('against S3, as the Bacalhau job runs it: 2 partitions from BACALHAU_PARTITION_* write what the lake run wrote, and the manifests', async (t) => {
+    const server = await startS3Server({ buckets: ['ingestion', 'validated', 'enriched', 'aggregated', 'emergency', 'metrics'].map(bucket) });
+    t.after(() => server.dispose());
+    const s3 = ['--s3-endpoint', server.endpoint];
+    // Two nodes' raw objects land in S3 through the live CLI, then reprocess reads them back from there.
+    await pool(['edge-a', 'edge-x'].map((node) => () => runCli(['run', '--once', '--type', 'ingestion', '--db', join(dir, `${node}-s3.db`), '--node-id', node, '--batch-size', '700', '--no-progress', ...s3], { env: S3RVER_ENV }).then(ok)), 2);
+    await Promise.all([0, 1].map((i) => runCli(['reprocess', '--type', 'validated', ...s3, '--run', 's3'], { env: { ...S3RVER_ENV, BACALHAU_PARTITION_INDEX: String(i), BACALHAU_PARTITION_COUNT: '2' } }).then(ok)));
+    const got = await readS3(server, bucket('validated'));
+    const want = readLake(raw, bucket('validated')).filter((o) => /\/edge-[ax]~r[0-9a-f]{10}_/.test(o.key));
+    assert.deepEqual(got.map((o) => o.key.replace('~rs3_', '~r_')).sort(), want.map((o) => o.key.replace(/~r[0-9a-f]{10}_/, '~r_')).sort(), 'the same objects, under the run given');
+    assertSameRecords(recordsOf(got, 'validated'), recordsOf(want, 'validated'), 'S3');
+    const keys = await server.listKeys(METRICS_BUCKET);
+    assert.ok(keys.includes(manifestKey('s3', 0, 2)) && keys.includes(manifestKey('s3', 1, 2)), keys.filter((k) => k.includes('reprocess')).join());
   });
 
   test('the output does not depend on the number of partitions', async (t) => {
