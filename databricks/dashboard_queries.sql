@@ -279,3 +279,224 @@ SELECT
   END AS status
 FROM metric_values
 ORDER BY ordinal;
+
+-- metrics_volume_same_rows: Bytes each stage wrote against the bytes the same rows took shipped raw by the cloud-only baseline (ingestion format)
+-- parameters: :catalog (default main), :schema (default sensor_data)
+WITH ranges AS (
+  SELECT 'ingestion' AS stage, _pipeline.node_id AS node_id, MIN(id) AS lo, MAX(id) AS hi FROM IDENTIFIER(:catalog || '.' || :schema || '.sensor_readings_ingestion') GROUP BY _pipeline.node_id
+  UNION ALL
+  SELECT 'validated', _pipeline.node_id, MIN(id), MAX(id) FROM IDENTIFIER(:catalog || '.' || :schema || '.sensor_readings_validated') GROUP BY _pipeline.node_id
+  UNION ALL
+  SELECT 'enriched', _pipeline.node_id, MIN(id), MAX(id) FROM IDENTIFIER(:catalog || '.' || :schema || '.sensor_readings_enriched') GROUP BY _pipeline.node_id
+  UNION ALL
+  SELECT 'aggregated', _pipeline.node_id, MIN(first_id), MAX(last_id) FROM IDENTIFIER(:catalog || '.' || :schema || '.sensor_readings_aggregated') GROUP BY _pipeline.node_id
+),
+raw_objects AS (
+  SELECT node_id, first_id, last_id, object_bytes
+  FROM IDENTIFIER(:catalog || '.' || :schema || '.latency_metrics')
+  WHERE processing_location = 'cloud' AND pipeline_type = 'ingestion' AND object_bytes IS NOT NULL
+),
+same_rows AS (
+  SELECT r.stage, SUM(o.object_bytes * (LEAST(r.hi, o.last_id) - GREATEST(r.lo, o.first_id) + 1) / (o.last_id - o.first_id + 1)) AS raw_bytes
+  FROM ranges AS r
+  JOIN raw_objects AS o ON o.node_id = r.node_id AND o.first_id <= r.hi AND o.last_id >= r.lo
+  GROUP BY r.stage
+),
+edge AS (
+  SELECT pipeline_type AS stage, SUM(records_in) AS rows_in, SUM(record_count) AS records_written, SUM(data_size) AS bytes_written
+  FROM IDENTIFIER(:catalog || '.' || :schema || '.pipeline_metrics')
+  GROUP BY pipeline_type
+)
+SELECT
+  e.stage AS pipeline_type,
+  e.rows_in,
+  e.records_written,
+  e.bytes_written,
+  CAST(ROUND(s.raw_bytes) AS BIGINT) AS raw_bytes_same_rows,
+  ROUND(100 * (1 - e.bytes_written / NULLIF(s.raw_bytes, 0)), 1) AS reduction_pct
+FROM edge AS e
+LEFT JOIN same_rows AS s ON s.stage = e.stage
+ORDER BY CASE e.stage WHEN 'ingestion' THEN 1 WHEN 'validated' THEN 2 WHEN 'enriched' THEN 3 WHEN 'aggregated' THEN 4 ELSE 5 END;
+
+-- metrics_latency_edge_cloud: Event to alert (per alert row) and event to lake (median batch), edge vs the cloud-only baseline
+-- parameters: :catalog (default main), :schema (default sensor_data)
+WITH alert_rows AS (
+  SELECT 'edge' AS processing_location, latency_ms FROM IDENTIFIER(:catalog || '.' || :schema || '.alerts') WHERE timestamp >= TIMESTAMP '1970-01-01 00:00:00' AND latency_ms >= 0
+  UNION ALL
+  SELECT 'cloud', end_to_end_latency FROM IDENTIFIER(:catalog || '.' || :schema || '.latency_metrics') WHERE processing_location = 'cloud' AND pipeline_type = 'alerts'
+)
+SELECT processing_location, 'alert' AS path, COUNT(*) AS n,
+  percentile(latency_ms, 0.5) AS p50_ms, percentile(latency_ms, 0.95) AS p95_ms, percentile(latency_ms, 0.99) AS p99_ms,
+  1000 AS target_ms
+FROM alert_rows
+GROUP BY processing_location
+UNION ALL
+SELECT processing_location, 'lake' AS path, COUNT(*) AS n,
+  percentile(p50, 0.5) AS p50_ms, percentile(p95, 0.5) AS p95_ms, CAST(NULL AS DOUBLE) AS p99_ms,
+  1000 AS target_ms
+FROM IDENTIFIER(:catalog || '.' || :schema || '.latency_metrics')
+WHERE pipeline_type <> 'alerts' AND p50 IS NOT NULL
+GROUP BY processing_location
+ORDER BY path, processing_location;
+
+-- metrics_gps_by_bucket: Positions in every bucket and the share of them fuzzed (true coordinates anywhere count against privacy)
+-- parameters: :catalog (default main), :schema (default sensor_data)
+WITH gps AS (
+  SELECT 'ingestion' AS bucket, COUNT_IF(latitude IS NOT NULL OR longitude IS NOT NULL) AS positions, 0 AS fuzzed FROM IDENTIFIER(:catalog || '.' || :schema || '.sensor_readings_ingestion')
+  UNION ALL
+  SELECT 'validated', COUNT_IF(latitude IS NOT NULL OR longitude IS NOT NULL), 0 FROM IDENTIFIER(:catalog || '.' || :schema || '.sensor_readings_validated')
+  UNION ALL
+  SELECT 'enriched',
+    COUNT_IF(latitude IS NOT NULL OR longitude IS NOT NULL) + COUNT_IF(original_latitude IS NOT NULL OR original_longitude IS NOT NULL),
+    COUNT_IF((latitude IS NOT NULL OR longitude IS NOT NULL) AND _privacy.gps_fuzzed)
+  FROM IDENTIFIER(:catalog || '.' || :schema || '.sensor_readings_enriched')
+  UNION ALL
+  SELECT 'alerts', COUNT_IF(latitude IS NOT NULL OR longitude IS NOT NULL),
+    0
+  FROM IDENTIFIER(:catalog || '.' || :schema || '.alerts')
+)
+SELECT
+  bucket,
+  positions,
+  fuzzed,
+  ROUND(100 * fuzzed / NULLIF(positions, 0), 2) AS fuzzed_pct
+FROM gps
+ORDER BY CASE bucket WHEN 'ingestion' THEN 1 WHEN 'validated' THEN 2 WHEN 'enriched' THEN 3 WHEN 'aggregated' THEN 4 ELSE 5 END;
+
+-- metrics_fleet_nodes: Every node: where it is (its identity), what it is, its Bacalhau executions, what it processed and how fast
+-- parameters: :catalog (default main), :schema (default sensor_data)
+WITH identity AS (
+  SELECT
+    _bacalhau_metadata.node_id AS node_id,
+    max_by(_bacalhau_metadata.node_snapshot.location.city, id) AS city,
+    max_by(_bacalhau_metadata.node_snapshot.location.country, id) AS country,
+    max_by(_bacalhau_metadata.node_snapshot.location.region, id) AS region,
+    max_by(_bacalhau_metadata.node_snapshot.location.datacenter, id) AS datacenter,
+    max_by(_bacalhau_metadata.node_snapshot.node_type, id) AS node_type,
+    max_by(_bacalhau_metadata.node_snapshot.cpu_cores, id) AS cpu_cores,
+    max_by(_bacalhau_metadata.node_snapshot.memory_gb, id) AS memory_gb,
+    max_by(_bacalhau_metadata.node_snapshot.gpu_count, id) AS gpu_count,
+    max_by(_bacalhau_metadata.job_id, id) AS job_id,
+    COUNT(DISTINCT _bacalhau_metadata.execution_id) AS executions
+  FROM IDENTIFIER(:catalog || '.' || :schema || '.sensor_readings_enriched')
+  WHERE _bacalhau_metadata IS NOT NULL
+  GROUP BY _bacalhau_metadata.node_id
+),
+volume AS (
+  SELECT node_id, SUM(records_in) AS records, SUM(data_size) AS bytes_written
+  FROM IDENTIFIER(:catalog || '.' || :schema || '.pipeline_metrics')
+  GROUP BY node_id
+),
+lake AS (
+  SELECT node_id, percentile(p50, 0.5) AS lake_p50_ms
+  FROM IDENTIFIER(:catalog || '.' || :schema || '.latency_metrics')
+  WHERE processing_location = 'edge' AND pipeline_type <> 'alerts' AND p50 IS NOT NULL
+  GROUP BY node_id
+),
+alerted AS (
+  SELECT _pipeline.node_id AS node_id, COUNT(*) AS alerts, percentile(latency_ms, 0.5) AS alert_p50_ms
+  FROM IDENTIFIER(:catalog || '.' || :schema || '.alerts')
+  WHERE timestamp >= TIMESTAMP '1970-01-01 00:00:00' AND latency_ms >= 0
+  GROUP BY _pipeline.node_id
+)
+SELECT
+  v.node_id, i.city, i.country, i.region, i.datacenter, i.node_type, i.cpu_cores, i.memory_gb, i.gpu_count, i.job_id, i.executions,
+  v.records, v.bytes_written, l.lake_p50_ms, COALESCE(a.alerts, 0) AS alerts, a.alert_p50_ms
+FROM volume AS v
+LEFT JOIN identity AS i ON i.node_id = v.node_id
+LEFT JOIN lake AS l ON l.node_id = v.node_id
+LEFT JOIN alerted AS a ON a.node_id = v.node_id
+ORDER BY v.node_id;
+
+-- metrics_success: The brief's five success metrics, each measured against the cloud-only baseline, with its target and pass/fail
+-- parameters: :catalog (default main), :schema (default sensor_data), :usd_per_gb (default 0.09)
+WITH ranges AS (
+  SELECT 'ingestion' AS stage, _pipeline.node_id AS node_id, MIN(id) AS lo, MAX(id) AS hi FROM IDENTIFIER(:catalog || '.' || :schema || '.sensor_readings_ingestion') GROUP BY _pipeline.node_id
+  UNION ALL
+  SELECT 'validated', _pipeline.node_id, MIN(id), MAX(id) FROM IDENTIFIER(:catalog || '.' || :schema || '.sensor_readings_validated') GROUP BY _pipeline.node_id
+  UNION ALL
+  SELECT 'enriched', _pipeline.node_id, MIN(id), MAX(id) FROM IDENTIFIER(:catalog || '.' || :schema || '.sensor_readings_enriched') GROUP BY _pipeline.node_id
+  UNION ALL
+  SELECT 'aggregated', _pipeline.node_id, MIN(first_id), MAX(last_id) FROM IDENTIFIER(:catalog || '.' || :schema || '.sensor_readings_aggregated') GROUP BY _pipeline.node_id
+),
+raw_objects AS (
+  SELECT node_id, first_id, last_id, object_bytes
+  FROM IDENTIFIER(:catalog || '.' || :schema || '.latency_metrics')
+  WHERE processing_location = 'cloud' AND pipeline_type = 'ingestion' AND object_bytes IS NOT NULL
+),
+same_rows AS (
+  SELECT r.stage, SUM(o.object_bytes * (LEAST(r.hi, o.last_id) - GREATEST(r.lo, o.first_id) + 1) / (o.last_id - o.first_id + 1)) AS raw_bytes
+  FROM ranges AS r
+  JOIN raw_objects AS o ON o.node_id = r.node_id AND o.first_id <= r.hi AND o.last_id >= r.lo
+  GROUP BY r.stage
+),
+edge AS (
+  SELECT pipeline_type AS stage, SUM(records_in) AS rows_in, SUM(record_count) AS records_written, SUM(data_size) AS bytes_written
+  FROM IDENTIFIER(:catalog || '.' || :schema || '.pipeline_metrics')
+  GROUP BY pipeline_type
+),
+same_rows_total AS (
+  SELECT e.stage, e.bytes_written, s.raw_bytes FROM edge AS e JOIN same_rows AS s ON s.stage = e.stage
+),
+alert_rows AS (
+  SELECT 'edge' AS processing_location, latency_ms FROM IDENTIFIER(:catalog || '.' || :schema || '.alerts') WHERE timestamp >= TIMESTAMP '1970-01-01 00:00:00' AND latency_ms >= 0
+  UNION ALL
+  SELECT 'cloud', end_to_end_latency FROM IDENTIFIER(:catalog || '.' || :schema || '.latency_metrics') WHERE processing_location = 'cloud' AND pipeline_type = 'alerts'
+),
+gps AS (
+  SELECT 'ingestion' AS bucket, COUNT_IF(latitude IS NOT NULL OR longitude IS NOT NULL) AS positions, 0 AS fuzzed FROM IDENTIFIER(:catalog || '.' || :schema || '.sensor_readings_ingestion')
+  UNION ALL
+  SELECT 'validated', COUNT_IF(latitude IS NOT NULL OR longitude IS NOT NULL), 0 FROM IDENTIFIER(:catalog || '.' || :schema || '.sensor_readings_validated')
+  UNION ALL
+  SELECT 'enriched',
+    COUNT_IF(latitude IS NOT NULL OR longitude IS NOT NULL) + COUNT_IF(original_latitude IS NOT NULL OR original_longitude IS NOT NULL),
+    COUNT_IF((latitude IS NOT NULL OR longitude IS NOT NULL) AND _privacy.gps_fuzzed)
+  FROM IDENTIFIER(:catalog || '.' || :schema || '.sensor_readings_enriched')
+  UNION ALL
+  SELECT 'alerts', COUNT_IF(latitude IS NOT NULL OR longitude IS NOT NULL),
+    0
+  FROM IDENTIFIER(:catalog || '.' || :schema || '.alerts')
+),
+measured AS (
+  SELECT 1 AS ordinal, 'Data reduction, raw → aggregated, same rows' AS metric,
+    CAST(ROUND(100 * (1 - (SELECT bytes_written FROM same_rows_total WHERE stage = 'aggregated') / NULLIF((SELECT raw_bytes FROM same_rows_total WHERE stage = 'aggregated'), 0)), 1) AS DOUBLE) AS measured,
+    '%' AS unit, CAST(90 AS DOUBLE) AS target, '>=' AS comparison,
+    CAST((SELECT bytes_written FROM same_rows_total WHERE stage = 'aggregated') AS DOUBLE) AS edge_figure, CAST(ROUND((SELECT raw_bytes FROM same_rows_total WHERE stage = 'aggregated')) AS DOUBLE) AS baseline_figure, 'bytes' AS figure_unit,
+    'bytes the aggregated stage wrote vs the bytes of the same rows in the ingestion format, as the cloud-only baseline shipped them' AS basis
+  UNION ALL
+  SELECT 2, 'Alert latency, edge vs cloud-only',
+    CAST(ROUND((SELECT percentile(latency_ms, 0.5) FROM alert_rows WHERE processing_location = 'cloud') / NULLIF((SELECT percentile(latency_ms, 0.5) FROM alert_rows WHERE processing_location = 'edge'), 0), 1) AS DOUBLE),
+    '×', CAST(10 AS DOUBLE), '>=',
+    CAST((SELECT percentile(latency_ms, 0.5) FROM alert_rows WHERE processing_location = 'edge') AS DOUBLE), CAST((SELECT percentile(latency_ms, 0.5) FROM alert_rows WHERE processing_location = 'cloud') AS DOUBLE), 'ms',
+    'p50 of event → alert over alert rows: at the edge vs detected centrally by the cloud-only baseline'
+  UNION ALL
+  SELECT 3, 'Transfer cost reduction vs shipping the raw rows',
+    CAST(ROUND(100 * (1 - ((SELECT bytes_written FROM same_rows_total WHERE stage = 'aggregated') / 1e9 * :usd_per_gb) / NULLIF((SELECT raw_bytes FROM same_rows_total WHERE stage = 'aggregated') / 1e9 * :usd_per_gb, 0)), 1) AS DOUBLE),
+    '%', CAST(80 AS DOUBLE), '>=',
+    CAST(ROUND(1000 * :usd_per_gb * (SELECT bytes_written FROM same_rows_total WHERE stage = 'aggregated') / NULLIF((SELECT raw_bytes FROM same_rows_total WHERE stage = 'aggregated'), 0), 2) AS DOUBLE), CAST(ROUND(1000 * :usd_per_gb, 2) AS DOUBLE), 'USD per TB of raw rows',
+    CONCAT('egress of what the edge shipped for the rows it aggregated vs the same rows shipped raw: measured bytes at ', CAST(:usd_per_gb AS STRING), ' USD/GB (requests and storage not included)')
+  UNION ALL
+  SELECT 4, 'GPS values fuzzed, every bucket',
+    CAST(ROUND(100 * SUM(fuzzed) / NULLIF(SUM(positions), 0), 2) AS DOUBLE),
+    '%', CAST(100 AS DOUBLE), '>=',
+    CAST(SUM(fuzzed) AS DOUBLE), CAST(SUM(positions) AS DOUBLE), 'positions',
+    'fuzzed positions / every position in every bucket (ingestion and validated keep true coordinates by design)'
+  FROM gps
+  UNION ALL
+  SELECT 5, 'Event → alert at the edge, p99 (p50 beside it)',
+    CAST((SELECT percentile(latency_ms, 0.99) FROM alert_rows WHERE processing_location = 'edge') AS DOUBLE),
+    'ms', CAST(1000 AS DOUBLE), '<',
+    CAST((SELECT percentile(latency_ms, 0.5) FROM alert_rows WHERE processing_location = 'edge') AS DOUBLE), CAST((SELECT percentile(latency_ms, 0.99) FROM alert_rows WHERE processing_location = 'edge') AS DOUBLE), 'ms (p50, p99)',
+    'over every alert row with a plausible event time'
+)
+SELECT
+  ordinal, metric, measured, unit, comparison, target,
+  CASE
+    WHEN measured IS NULL THEN 'no data'
+    WHEN comparison = '<' AND measured < target THEN 'pass'
+    WHEN comparison = '>=' AND measured >= target THEN 'pass'
+    ELSE 'fail'
+  END AS status,
+  edge_figure, baseline_figure, figure_unit, basis
+FROM measured
+ORDER BY ordinal;

@@ -217,7 +217,10 @@ export const LatencyMetricsRecord = z
     node_id: z.string().describe('edge node id'),
     batch_id: z.string().describe('deterministic batch id'),
     pipeline_type: z.enum(STAMP_TYPES).describe('stage that processed the batch'),
-    end_to_end_latency: z.number().describe('mean over the batch rows of event time → object durable, in ms'),
+    end_to_end_latency: z
+      .number()
+      .nullable()
+      .describe('mean over the batch rows of event time → object durable, in ms; null when no row had a plausible event time (a cloud baseline landing of such rows only)'),
     p50: z.number().optional().describe('median row latency of the batch in ms'),
     p95: z.number().optional().describe('95th percentile row latency of the batch in ms'),
     p99: z.number().optional().describe('99th percentile row latency of the batch in ms'),

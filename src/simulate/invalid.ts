@@ -14,7 +14,7 @@ import { Rng } from './random.ts';
  * | `status_mismatch` | status_code 1 with anomaly_flag 0 | `status_flag_consistency` |
  * | `bad_timestamp` | an unparseable timestamp text (locale format, impossible hour, epoch digits) | `format` |
  * | `future_timestamp` | a timestamp two days ahead (a node with a wrong clock) | `not_future` |
- * | `ancient_timestamp` | a timestamp before 1970 (an unset RTC counting back) | `min_time` |
+ * | `ancient_timestamp` | 1969-12-31T23:59:59 (a clock read that failed: `time()` returned −1) | `min_time` |
  * | `gps_out_of_range` | latitude beyond ±90 or longitude beyond ±180 | `gps_range` |
  */
 export const INVALID_KINDS = [
@@ -43,8 +43,8 @@ const OUT_OF_RANGE: readonly (readonly [number, number])[] = [
 const TEXTS = ['n/a', 'ERR', '23,5', '--', 'NaN', 'overflow'] as const;
 const BAD_TIMESTAMPS = ['15/08/2025 10:02:46', '2025-08-15 25:61:00', '1755252166', 'yesterday', '2025-02-30T10:00:00.000+00:00'] as const;
 const DAY_MS = 86_400_000;
-/** A fixed time before the epoch, so an `ancient_timestamp` row is reproducible: 1969-07-20T20:17:40Z. */
-const ANCIENT_MS = -14_182_940_000;
+/** `time()` returned −1, its error value, and the writer formatted it: 1969-12-31T23:59:59Z. */
+const ANCIENT_MS = -1000;
 
 /** One row's values as the writer binds them; a corruption rewrites some of them in place. */
 export interface BoundRow {
