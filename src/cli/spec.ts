@@ -134,13 +134,16 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     },
   },
   dashboard: {
-    summary: 'write a self-contained HTML report (charts, no network) from the lake',
-    usage: 'edgelake dashboard --out report.html [--lake DIR | --s3-endpoint URL ...] [--cost-per-gb 0.09]',
+    summary: 'write a self-contained HTML report (charts, no network) from the lake, or --serve it live',
+    usage: 'edgelake dashboard [--out report.html | --serve [--port 8765] [--refresh 5]] [--lake DIR | --s3-endpoint URL ...] [--cost-per-gb 0.09]',
     flags: {
-      out: str('HTML file to write (default report.html)'),
+      out: str('HTML file to write (default report.html; with --serve only when given)'),
       ...lakeSource,
-      'cost-per-gb': str('transfer price assumed for the savings estimate, USD per GB (default 0.09, AWS internet egress)'),
+      'cost-per-gb': str('transfer price assumed for the cost figures, USD per GB (default 0.09, AWS internet egress)'),
       title: str('report title (default "edgelake report")'),
+      serve: bool('serve the report on 127.0.0.1 and keep it current while the lake changes (until Ctrl-C)'),
+      port: str('with --serve: port on 127.0.0.1 (default 8765; 0 = any free port)'),
+      refresh: str('with --serve: seconds between renders and page reloads (default 5)'),
     },
   },
   demo: {
