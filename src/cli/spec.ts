@@ -147,12 +147,17 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     },
   },
   demo: {
-    summary: 'the five-stage demo on an embedded lake: simulate, switch stages, run, summarise',
-    usage: 'edgelake demo [--dir demo] [--rows 120000]',
+    summary: 'the brief\'s demo, live: a fleet of edge nodes through the four stages, alerts, and a measured cloud-only baseline',
+    usage: 'edgelake demo [--nodes 5] [--duration 80s] [--dir demo] [--invalid-rate 0.01] [--cloud-upload-interval 15s] [--cloud-trigger-interval 10s]',
     flags: {
-      dir: str('working folder for the demo database and lake (default ./demo)'),
-      rows: str('rows to simulate (default 120000)'),
-      sensors: str('sensors (default 20)'),
+      dir: str('working folder for the nodes, the lake and the report (default ./demo)'),
+      nodes: str('simulated edge nodes, each with its own database, follower and identity (default 5)'),
+      duration: str('how long the sensors write live (default 80s: about two minutes in all)'),
+      'invalid-rate': str('share of bad rows the sensors write (default 0.01)'),
+      'anomaly-rate': str('share of anomalous readings (default 0.05)'),
+      seed: str('base random seed of the sensors (default 42)'),
+      'cloud-upload-interval': str('cloud-only baseline: how long raw rows wait on the node before shipping (default 15s)'),
+      'cloud-trigger-interval': str('cloud-only baseline: trigger interval of the central process (default 10s)'),
     },
   },
 };
