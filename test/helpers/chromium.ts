@@ -45,13 +45,16 @@ function runChromium(args: readonly string[], timeoutMs: number): Promise<string
   });
 }
 
-/** The serialised DOM of `htmlFile` after it loaded (scripts, if any, have run). */
+/** A local file as a file:// URL; an http(s):// URL (a served page) as it is. */
+const target = (fileOrUrl: string) => (/^https?:\/\//.test(fileOrUrl) ? fileOrUrl : pathToFileURL(fileOrUrl).href);
+
+/** The serialised DOM of `htmlFile` (or an http:// URL) after it loaded (scripts, if any, have run). */
 export function dumpDom(htmlFile: string, timeoutMs = 30_000): Promise<string> {
-  return runChromium(['--dump-dom', pathToFileURL(htmlFile).href], timeoutMs);
+  return runChromium(['--dump-dom', target(htmlFile)], timeoutMs);
 }
 
-/** Writes a PNG screenshot of `htmlFile` at `width` × `height` CSS px to `pngFile`. */
+/** Writes a PNG screenshot of `htmlFile` (or an http:// URL) at `width` × `height` CSS px to `pngFile`. */
 export async function screenshot(htmlFile: string, pngFile: string, width = 1280, height = 2400, timeoutMs = 30_000): Promise<void> {
-  await runChromium([`--screenshot=${pngFile}`, `--window-size=${width},${height}`, pathToFileURL(htmlFile).href], timeoutMs);
+  await runChromium([`--screenshot=${pngFile}`, `--window-size=${width},${height}`, target(htmlFile)], timeoutMs);
   if (!existsSync(pngFile)) throw new Error(`chromium wrote no screenshot at ${pngFile}`);
 }
