@@ -43,7 +43,6 @@ export class AlertReceiver {
   #duplicates = 0;
   #rejected = 0;
   #port = 0;
-  readonly #waiters = new Set<() => void>();
 
   private constructor() {
     this.#server = createServer((req, res) => this.#handle(req, res));
@@ -72,24 +71,6 @@ export class AlertReceiver {
   /** Every distinct alert received, in arrival order. */
   get alerts(): readonly ReceivedAlert[] {
     return [...this.#alerts.values()];
-  }
-
-  /** Resolves once `predicate` holds after a POST (or at once), or false after `timeoutMs`. */
-  waitFor(predicate: () => boolean, timeoutMs: number): Promise<boolean> {
-    if (predicate()) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const check = () => {
-        if (!predicate()) return;
-        done(true);
-      };
-      const timer = setTimeout(() => done(false), timeoutMs);
-      const done = (v: boolean) => {
-        clearTimeout(timer);
-        this.#waiters.delete(check);
-        resolve(v);
-      };
-      this.#waiters.add(check);
-    });
   }
 
   /** Stops accepting and closes open connections. */
@@ -135,7 +116,6 @@ export class AlertReceiver {
         this.#alerts.set(id, { alertId: id, node, priority: String(a.alert_priority ?? ''), eventMs, receivedMs });
       }
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}\n');
-      for (const w of [...this.#waiters]) w();
     });
   }
 }

@@ -117,7 +117,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoRun> {
     say.command(['pipeline', 'set', '--type', 'ingestion', '--by', 'presenter', '--db', plan.nodes[0].db], `(and on the ${plan.nodes.length - 1} other nodes)`);
     await fleet.setStage('ingestion');
 
-    say.step('Start the edge pipeline on every node', `the ${plan.jobs.edge.name} daemon job: edgelake run follows the node's database; alerts POSTed to ${receiver.urlFor('<node>')}`);
+    say.step('Start the edge pipeline on every node', `the ${plan.jobs.edge.name} daemon job: edgelake run follows the node's database; alerts POSTed to ${receiver.urlFor('NODE').replace('NODE', '<node id>')}`);
     say.command(fleet.edgeArgs(plan.nodes[0]));
     say.line(`aggregation windows of ${durationArg(windowMs)} (production: 5 min) so that windows close inside the demo`);
     say.step('Start the cloud-only baseline beside it', 'what a central pipeline does instead: ship every raw row on its cadence, process in the cloud');
@@ -143,7 +143,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoRun> {
       await fleet.setStage(sw.type);
     }
     await Promise.all(writers);
-    if (o.signal?.aborted) throw new PipelineError('DEMO_INTERRUPTED', 'the demo was interrupted');
+    if (o.signal?.aborted) throw new Error('interrupted');
     status(say, plan, receiver, central);
     const lastIds = new Map([...written].map(([id, s]) => [id, s.lastId]));
 
@@ -171,6 +171,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoRun> {
     })();
     await Promise.all([edge, cloud]);
     if (fleet.incidents.length) throw new PipelineError('DEMO_FAILED', `processes of the fleet failed:\n${fleet.incidents.join('\n')}`);
+  } catch (err) {
+    if (o.signal?.aborted) throw new PipelineError('DEMO_INTERRUPTED', `the demo was interrupted; its processes were stopped, and what it wrote so far is in ${dir}`, { cause: err });
+    throw err;
   } finally {
     o.signal?.removeEventListener('abort', abort);
     await fleet.stopAll();
