@@ -351,8 +351,8 @@ WITH gps AS (
     COUNT_IF((latitude IS NOT NULL OR longitude IS NOT NULL) AND _privacy.gps_fuzzed)
   FROM IDENTIFIER(:catalog || '.' || :schema || '.sensor_readings_enriched')
   UNION ALL
-  SELECT 'alerts', COUNT_IF(latitude IS NOT NULL OR longitude IS NOT NULL),
-    0
+  SELECT 'alerts', COUNT_IF(latitude IS NOT NULL OR longitude IS NOT NULL) + COUNT_IF(original_latitude IS NOT NULL OR original_longitude IS NOT NULL),
+    COUNT_IF((latitude IS NOT NULL OR longitude IS NOT NULL) AND _privacy.gps_fuzzed)
   FROM IDENTIFIER(:catalog || '.' || :schema || '.alerts')
 )
 SELECT
@@ -453,8 +453,8 @@ gps AS (
     COUNT_IF((latitude IS NOT NULL OR longitude IS NOT NULL) AND _privacy.gps_fuzzed)
   FROM IDENTIFIER(:catalog || '.' || :schema || '.sensor_readings_enriched')
   UNION ALL
-  SELECT 'alerts', COUNT_IF(latitude IS NOT NULL OR longitude IS NOT NULL),
-    0
+  SELECT 'alerts', COUNT_IF(latitude IS NOT NULL OR longitude IS NOT NULL) + COUNT_IF(original_latitude IS NOT NULL OR original_longitude IS NOT NULL),
+    COUNT_IF((latitude IS NOT NULL OR longitude IS NOT NULL) AND _privacy.gps_fuzzed)
   FROM IDENTIFIER(:catalog || '.' || :schema || '.alerts')
 ),
 measured AS (

@@ -61,3 +61,50 @@ export function storedValue(batch: ColumnarBatch, column: ColumnName, row: numbe
   }
   throw new RangeError(`column "${column}" was not read into this batch (read: ${batch.columns.join(', ')})`);
 }
+
+/**
+ * The rows `rows` (ascending indices) of `batch` as a batch of their own, with every column
+ * `batch` has: typed arrays copied, dictionaries shared, irregular and extra values re-indexed.
+ * For small selections (the alerted rows of a batch), not for whole batches.
+ */
+export function takeRows(batch: ColumnarBatch, rows: readonly number[]): ColumnarBatch {
+  const n = rows.length;
+  const pick = (a: Float64Array) => {
+    const out = new Float64Array(n);
+    for (let i = 0; i < n; i++) out[i] = a[rows[i]];
+    return out;
+  };
+  const numeric: Partial<Record<NumericColumn, Float64Array>> = {};
+  for (const [name, col] of Object.entries(batch.numeric) as Array<[NumericColumn, Float64Array]>) numeric[name] = pick(col);
+  const text: Partial<Record<TextColumn, DictColumn>> = {};
+  for (const [name, col] of Object.entries(batch.text) as Array<[TextColumn, DictColumn]>) {
+    const codes = new Int32Array(n);
+    for (let i = 0; i < n; i++) codes[i] = col.codes[rows[i]];
+    text[name] = { codes, values: col.values };
+  }
+  const at = new Map(rows.map((r, i) => [r, i]));
+  const irregular = new Map<ColumnName, Map<number, StoredValue>>();
+  for (const [col, values] of batch.irregular) {
+    for (const [r, v] of values) {
+      const i = at.get(r);
+      if (i === undefined) continue;
+      let m = irregular.get(col);
+      if (!m) irregular.set(col, (m = new Map()));
+      m.set(i, v);
+    }
+  }
+  const extra = new Map<string, StoredValue[]>();
+  for (const [name, values] of batch.extra) extra.set(name, rows.map((r) => values[r]));
+  return {
+    length: n,
+    columns: batch.columns,
+    extra,
+    id: pick(batch.id),
+    eventMs: pick(batch.eventMs),
+    timestampText: batch.timestampText ? rows.map((r) => batch.timestampText![r]) : null,
+    numeric,
+    text,
+    irregular,
+    rawBytes: 0,
+  };
+}

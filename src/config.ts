@@ -1,3 +1,4 @@
+import { existsSync, statSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
 import { PIPELINE_TYPES, parsePipelineType } from './state/pipeline-types.ts';
@@ -97,6 +98,8 @@ export const RunOptionsSchema = z
       .optional()
       .describe('Worker threads that read large batches from SQLite (0 = main thread). Default: 2 (at most the CPU count) for read-bound stages (aggregated), 0 for the others'),
     keepOriginalGps: z.boolean().default(false).describe('Keep true coordinates as original_latitude/original_longitude'),
+    fuzzKeyFile: z.string().min(1).optional().describe('File holding the GPS fuzzing key (a mounted secret); else EDGELAKE_FUZZ_KEY(_FILE), else a key generated into the private file'),
+    privateDb: z.string().min(1).optional().describe("edgelake's private file (fuzzing key, alert outbox); default <state db>.private"),
     fuzzRadiusKm: z.coerce.number().positive().max(100).default(1).describe('GPS fuzzing radius. Default 1 km'),
     window: duration('--window', { positive: true }).default(300_000).describe('Aggregation window. Default 5m'),
     lateness: duration('--lateness').default(60_000).describe('Allowed lateness before a window closes. Default 1m'),
@@ -127,5 +130,9 @@ export function parseRunOptions(input: Record<string, unknown>): RunOptions {
   if (o.lake && o.s3Endpoint) throw new ConfigError('BAD_OPTION', '--lake and --s3-endpoint are exclusive: choose a local lake folder or an S3 endpoint');
   if (o.fromId !== undefined && !o.type) throw new ConfigError('BAD_OPTION', '--from-id needs --type: reprocessing names the stage explicitly');
   if (o.fromId !== undefined && !o.once) throw new ConfigError('BAD_OPTION', '--from-id needs --once: reprocessing history is a batch job');
+  // The key file is read only when a stage fuzzes; a wrong path is still a mistake to name at once.
+  if (o.fuzzKeyFile !== undefined && !(existsSync(o.fuzzKeyFile) && statSync(o.fuzzKeyFile).isFile())) {
+    throw new ConfigError('BAD_OPTION', `--fuzz-key-file ${JSON.stringify(o.fuzzKeyFile)} is not a readable file (it must hold the GPS fuzzing key)`);
+  }
   return o;
 }

@@ -128,7 +128,8 @@ describe('alerts', () => {
     const latency = readLake(join(dir, 'lake'), 'expanso-databricks-metrics-us-west-2').filter((o) => o.key.startsWith('latency_metrics/') && o.key.includes('~alerts_'));
     assert.ok(latency.length > 0, 'alert latency_metrics are written');
     for (const r of latency.flatMap((o) => o.records)) assert.ok(LatencyMetricsRecord.safeParse(r).success, JSON.stringify(r));
-    assert.equal(query<{ n: number }>(db, 'SELECT count(*) AS n FROM edgelake_alert_outbox')[0].n, 0, 'the outbox is empty');
+    // The outbox lives in edgelake's private file beside the state, not in the sensor database.
+    assert.equal(query<{ n: number }>(`${db}.private`, 'SELECT count(*) AS n FROM deliveries')[0].n, 0, 'the outbox is empty');
   });
 
   test('a receiver answering 500 forever gets a clear error, a bounded queue, and the pipeline keeps running', async (t) => {
@@ -156,7 +157,7 @@ describe('alerts', () => {
     await until('the 5 new alerts in the emergency bucket', () => emergency(join(dir, 'lake')).length >= 35);
     ac.abort();
     await run;
-    assert.ok(query<{ n: number }>(db, 'SELECT count(*) AS n FROM edgelake_alert_outbox')[0].n <= 10, 'the queue stays bounded');
+    assert.ok(query<{ n: number }>(`${db}.private`, 'SELECT count(*) AS n FROM deliveries')[0].n <= 10, 'the queue stays bounded');
     assert.equal(emergency(join(dir, 'lake')).length, 35, 'every alert is still in the emergency bucket');
   });
 });

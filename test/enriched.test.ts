@@ -109,10 +109,14 @@ test('gives each sensor the same offset in every run with the same key (generate
   });
   assert.equal(first[0].size, 600);
   assert.deepEqual(first[0], first[1], 'same key, same offsets');
+  // The generated key lives in edgelake's private file (0600) beside the state, not in the sensor database.
+  const priv = new Database(`${dbPath}.private`, { readonly: true });
+  const stored = priv.prepare("SELECT value FROM settings WHERE name = 'gps_fuzz_key'").pluck().get() as string;
+  priv.close();
+  assert.ok(stored.length >= 40, 'a generated key is kept in the private file');
   const db = new Database(dbPath, { readonly: true });
-  const stored = db.prepare("SELECT value FROM edgelake_settings WHERE name = 'gps_fuzz_key'").pluck().get() as string;
+  assert.equal(db.prepare("SELECT count(*) FROM edgelake_settings WHERE name = 'gps_fuzz_key'").pluck().get(), 0, 'not in the sensor database');
   db.close();
-  assert.ok(stored.length >= 40, 'a generated key is kept in the state database');
 
   // Per sensor, one fixed offset: as many fuzzed positions as true positions.
   const src = sourceCoords(dbPath);

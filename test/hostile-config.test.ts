@@ -15,7 +15,7 @@ import { Writable } from 'node:stream';
 import { parseCommandLine } from '../src/cli/args.ts';
 import { COMMANDS } from '../src/cli/spec.ts';
 import { ConfigError, PipelineError, messageOf } from '../src/errors.ts';
-import { redact } from '../src/log.ts';
+import { redact } from '../src/redact.ts';
 import { describeResult, REPO_ROOT, runCli } from './helpers/cli.ts';
 import { createSensorDb, goodRow } from './helpers/sensor-db.ts';
 import { tempDir } from './helpers/tmp.ts';
@@ -45,6 +45,8 @@ async function cliInProcess(argv: readonly string[]): Promise<Outcome> {
     else if (cmd.command === 'query') code = await (await import('../src/cli/commands/query.ts')).queryCommand(o, discard());
     else if (cmd.command === 'dashboard') code = await (await import('../src/cli/commands/dashboard.ts')).dashboardCommand(o, discard());
     else if (cmd.command === 'demo') code = await (await import('../src/cli/commands/demo.ts')).demoCommand(o, discard() as never);
+    else if (cmd.command === 'reprocess') code = await (await import('../src/cli/commands/reprocess.ts')).reprocessCommand(o);
+    else if (cmd.command === 'state') code = await (await import('../src/cli/commands/state.ts')).stateCommand(cmd.subcommand!, o, discard() as never);
     else throw new Error(`cliInProcess does not know command ${cmd.command}: add it (mirror src/cli/main.ts)`);
     return { code, stderr: '' };
   } catch (err) {
@@ -78,6 +80,8 @@ const HOSTILE: Record<string, Record<string, readonly string[]>> = {
     'node-identity': ['{dir}/missing.json', '{dir}/not-sqlite.txt', '{dir}/bad-identity.json'],
     'node-id': ['x'.repeat(200)],
     'wait-lock': ['-1s', 'soon', '5 parsecs'],
+    'fuzz-key-file': ['{dir}/missing-key', '{dir}'],
+    'private-db': ['{dir}/no/such/folder/x.private'],
     'alert-webhook': ['ftp://example.com/hook', 'not-a-url', 'file:///etc/passwd', 'javascript:alert(1)'],
     'alert-min-priority': ['urgent', 'LOW!', 'none'],
     'alert-rate-limit': ['-1s', 'abc', '10 minutes'],
@@ -104,6 +108,30 @@ const HOSTILE: Record<string, Record<string, readonly string[]>> = {
     'anomaly-rate': ['-0.1', '1.5', 'abc'],
     seed: ['abc', '1.5'],
     span: ['0', '-1h', 'abc'],
+    'invalid-rate': ['-0.1', '1.5', 'abc'],
+    city: ['Atlantis'],
+    'spread-km': ['0', '-1', 'abc'],
+  },
+  reprocess: {
+    from: ['bronze', 'validated'],
+    type: ['ingestion', 'bronze'],
+    lake: ['{dir}/missing-lake', '{dir}/not-sqlite.txt'],
+    's3-endpoint': ['ftp://example.com', 'not a url'],
+    region: ['US-WEST-2', 'us west 2'],
+    'bucket-prefix': ['s3://expanso', 'UPPER'],
+    node: ['x'.repeat(200)],
+    since: ['yesterday', '2025-13-01T00:00Z'],
+    until: ['tomorrow', '2025-02-30T00:00Z'],
+    'partition-index': ['-1', 'abc', '1.5'],
+    'partition-count': ['-1', 'abc', '2.5'],
+    run: ['has space', 'UPPER/slash'],
+    format: ['csv', 'parquet2'],
+    'batch-size': ['0', '-5', 'abc'],
+    'gzip-level': ['10', '-1', 'abc'],
+    kernels: ['gpu'],
+    'fuzz-radius-km': ['0', '-1', '101'],
+    window: ['0', 'abc'],
+    lateness: ['-1m', 'abc'],
   },
   state: {
     db: ['{dir}/missing.db', '{dir}/not-sqlite.txt'],
@@ -126,10 +154,17 @@ const HOSTILE: Record<string, Record<string, readonly string[]>> = {
     cache: ['{dir}/cache'],
     'cost-per-gb': ['-1', 'abc', '101', 'Infinity'],
     title: ['x'.repeat(201)],
+    port: ['-1', '70000', 'abc'],
+    refresh: ['0', '-1', 'abc'],
   },
   demo: {
-    rows: ['999', 'abc', '-5', '1e9', '2.5'],
-    sensors: ['0', 'abc', '100001'],
+    nodes: ['0', '17', 'abc', '2.5'],
+    duration: ['1s', 'abc', '2h'],
+    'invalid-rate': ['-0.1', '0.6', 'abc'],
+    'anomaly-rate': ['-1', '2', 'abc'],
+    seed: ['abc', '1.5'],
+    'cloud-upload-interval': ['abc', '-1s'],
+    'cloud-trigger-interval': ['abc', '-1s'],
   },
 };
 
@@ -159,8 +194,9 @@ function baseArgs(command: string, flag: string, dir: string): string[] {
     simulate: ['--db', join(dir, 'sim.db'), '--rows', '3', '--sensors', '2', '--seed', '1'],
     query: ['--lake', lake],
     dashboard: ['--lake', lake, '--out', join(dir, 'report.html')],
+    reprocess: ['--type', 'validated', '--lake', lake],
     // Small enough that a wrongly accepted value costs seconds, not minutes.
-    demo: ['--dir', join(dir, 'demo'), '--rows', '1000', '--sensors', '2'],
+    demo: ['--dir', join(dir, 'demo'), '--nodes', '1', '--duration', '10s'],
   };
   const args = base[command];
   // Drop the flag under test (and its value) from the base: it is given once, with the bad value.

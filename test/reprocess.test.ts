@@ -157,7 +157,7 @@ describe('edgelake reprocess of a fleet\'s raw lake', () => {
   for (const stage of STAGES) {
     test(`${stage}: 4 partitions run as 4 processes at once give, record by record, what live processing gave`, async () => {
       await reprocessAll(raw, stage, 4);
-      const got = readLake(raw, bucket(stage)).filter((o) => o.key.includes('~r'));
+      const got = readLake(raw, bucket(stage)).filter((o) => o.key.includes('_r'));
       assertSameRecords(recordsOf(got, stage), recordsOf(readLake(join(live, stage), bucket(stage)), stage), stage);
       // The 4 manifests together read every raw object exactly once, and list every object written.
       const run = defaultRunName(parseReprocessOptions({ type: stage, lake: raw, batchSize: '1000' }, {}));
@@ -173,15 +173,17 @@ describe('edgelake reprocess of a fleet\'s raw lake', () => {
   test('reprocess keys carry the run and never coincide with live keys, even for a node id ending in _r1', () => {
     for (const stage of STAGES) {
       const liveKeys = new Set(readLake(join(live, stage), bucket(stage)).map((o) => o.key));
-      const rp = readLake(raw, bucket(stage)).filter((o) => o.key.includes('~r'));
+      const rp = readLake(raw, bucket(stage)).filter((o) => o.key.includes('_r'));
       assert.ok(rp.length > 0);
       for (const o of rp) {
         assert.ok(!liveKeys.has(o.key), o.key);
-        assert.match(o.key.split('/').pop()!, /^edge[-_][a-z0-9]+~r[0-9a-f]{10}_(\d+_)?\d{12}-\d{12}\.jsonl\.gz$/);
-        assert.equal(parseRowObjectKey(o.key), null, 'a reprocess object is never read back as a live one');
+        assert.match(o.key.split('/').pop()!, /^edge[-_][a-z0-9]+_r[0-9a-f]{10}_(\d+_)?\d{12}-\d{12}\.jsonl\.gz$/);
+        // Read with the live parser, a reprocess key names no node of the fleet: it can never pass for a live node's object.
+        const asLive = parseRowObjectKey(o.key);
+        assert.ok(asLive === null || !NODES.includes(asLive.nodeId), `${o.key} reads as a live object of ${asLive?.nodeId}`);
       }
       // The node whose id looks like a run suffix keeps apart from edge-… of any run.
-      assert.ok(rp.some((o) => o.key.includes('/edge_r1~r')));
+      assert.ok(rp.some((o) => o.key.includes('/edge_r1_r')));
     }
   });
 
@@ -189,7 +191,7 @@ describe('edgelake reprocess of a fleet\'s raw lake', () => {
     const since = '2025-08-15T07:00Z';
     const until = '2025-08-15T09:00Z';
     await reprocessAll(raw, 'aggregated', 2, ['--since', since, '--until', until, '--run', 'range']);
-    const got = readLake(raw, bucket('aggregated')).filter((o) => o.key.includes('~rrange_'));
+    const got = readLake(raw, bucket('aggregated')).filter((o) => o.key.includes('_rrange_'));
     const inRange = (r: Record<string, unknown>) => {
       const t = Date.parse(r.window_start as string);
       return t >= parseTime(since) && t < parseTime(until);
@@ -238,8 +240,8 @@ describe('edgelake reprocess of a fleet\'s raw lake', () => {
     await pool(['edge-a', 'edge-x'].map((node) => () => runCli(['run', '--once', '--type', 'ingestion', '--db', join(dir, `${node}-s3.db`), '--node-id', node, '--batch-size', '700', '--no-progress', ...s3], { env: S3RVER_ENV }).then(ok)), 2);
     await Promise.all([0, 1].map((i) => runCli(['reprocess', '--type', 'validated', ...s3, '--run', 's3'], { env: { ...S3RVER_ENV, BACALHAU_PARTITION_INDEX: String(i), BACALHAU_PARTITION_COUNT: '2' } }).then(ok)));
     const got = await readS3(server, bucket('validated'));
-    const want = readLake(raw, bucket('validated')).filter((o) => /\/edge-[ax]~r[0-9a-f]{10}_/.test(o.key));
-    assert.deepEqual(got.map((o) => o.key.replace('~rs3_', '~r_')).sort(), want.map((o) => o.key.replace(/~r[0-9a-f]{10}_/, '~r_')).sort(), 'the same objects, under the run given');
+    const want = readLake(raw, bucket('validated')).filter((o) => /\/edge-[ax]_r[0-9a-f]{10}_/.test(o.key));
+    assert.deepEqual(got.map((o) => o.key.replace('_rs3_', '_r_')).sort(), want.map((o) => o.key.replace(/_r[0-9a-f]{10}_/, '_r_')).sort(), 'the same objects, under the run given');
     assertSameRecords(recordsOf(got, 'validated'), recordsOf(want, 'validated'), 'S3');
     const keys = await server.listKeys(METRICS_BUCKET);
     assert.ok(keys.includes(manifestKey('s3', 0, 2)) && keys.includes(manifestKey('s3', 1, 2)), keys.filter((k) => k.includes('reprocess')).join());
@@ -249,7 +251,7 @@ describe('edgelake reprocess of a fleet\'s raw lake', () => {
     const one = tempDir(t);
     copyDir(join(raw, bucket('ingestion')), join(one, bucket('ingestion')));
     ok(await runCli(['reprocess', '--type', 'validated', '--lake', one, '--batch-size', '1000'], { env: { BACALHAU_PARTITION_INDEX: '0', BACALHAU_PARTITION_COUNT: '0' } }));
-    const four = readLake(raw, bucket('validated')).filter((o) => /~r[0-9a-f]{10}_/.test(o.key)).map((o) => o.key).sort();
+    const four = readLake(raw, bucket('validated')).filter((o) => /_r[0-9a-f]{10}_/.test(o.key)).map((o) => o.key).sort();
     assert.deepEqual(readLake(one, bucket('validated')).map((o) => o.key).sort(), four);
   });
 });

@@ -85,16 +85,19 @@ test('a --once run waits for a holder with --wait-lock, says how long it waited,
   createSensorDb(db);
   const sim = await runCli(['simulate', '--db', db, '--rows', '3000', '--seed', '2']);
   assert.equal(sim.code, 0, describeResult(sim));
-  // Another process holds the lock (as a running follower would), then lets go after ~1.5 s.
+  // Another process holds the lock (as a running follower would), and lets go ~1 s after the --once starts waiting.
   const holder = spawnBuilt(['run', '--db', db, '--lake', lake, '--node-id', 'waiter', '--no-progress', '--poll-interval', '50ms']);
   await firstCommit(db, holder);
-  setTimeout(() => holder.child.kill('SIGTERM'), 1500);
+  const waiting = spawnBuilt(['run', '--once', '--db', db, '--lake', lake, '--node-id', 'waiter', '--no-progress', '--wait-lock', '30s']);
+  await until('the --once run to say it waits', () => /another run holds the state .*; waiting up to 30 s for it/.test(waiting.stderr()) || waiting.child.exitCode !== null, 30_000);
   const t0 = performance.now();
-  const once = await runCli(['run', '--once', '--db', db, '--lake', lake, '--node-id', 'waiter', '--no-progress', '--wait-lock', '30s']);
+  await delay(1000);
+  holder.child.kill('SIGTERM');
+  const once = await waiting.exited;
   const waited = performance.now() - t0;
   assert.equal(once.code, 0, describeResult(once));
   assert.match(once.stderr, /another run holds the state .*; waiting up to 30 s for it/);
-  assert.ok(waited >= 1000, `waited ${waited} ms`);
+  assert.ok(waited >= 1000, `waited ${waited} ms after the holder was asked to stop`);
   assert.equal((await holder.exited).code, 0);
   assert.deepEqual(lakeProof('ingestion', db, lake).problems, []);
 

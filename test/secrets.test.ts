@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
@@ -78,7 +78,7 @@ test('no AWS credential or configured fuzz key appears in any lake object, CLI o
   for (const s of Object.values(CANARIES)) assert.ok(!history.includes(s), `secret ${s.slice(0, 8)}… in the state history`);
 });
 
-test('a generated fuzz key stays in the state database: never in objects, object metadata on S3, or logs', async (t) => {
+test('a generated fuzz key stays in the private file beside the state: never in the sensor database, objects, object metadata on S3, or logs', async (t) => {
   const dir = tempDir(t);
   const dbPath = await sensorDb(dir);
   const s3 = await startS3Server();
@@ -87,14 +87,23 @@ test('a generated fuzz key stays in the state database: never in objects, object
   const env = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: CANARIES.AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN: undefined, EDGELAKE_FUZZ_KEY: undefined, AWS_REGION: 'us-west-2' };
   const r = await runCli(['run', '--db', dbPath, '--once', '--s3-endpoint', s3.endpoint, '--create-buckets', '--type', 'enriched'], { env });
   assert.equal(r.code, 0, describeResult(r));
-  const db = new Database(dbPath, { readonly: true });
-  const key = db.prepare("SELECT value FROM edgelake_settings WHERE name = 'gps_fuzz_key'").pluck().get() as string;
-  db.close();
+  const priv = new Database(`${dbPath}.private`, { readonly: true });
+  const key = priv.prepare("SELECT value FROM settings WHERE name = 'gps_fuzz_key'").pluck().get() as string;
+  priv.close();
   assert.ok(key && key.length >= 40, 'the generated key is stored');
+  assert.equal(statSync(`${dbPath}.private`).mode & 0o777, 0o600, 'the private file is readable by its owner only');
   assert.match(r.stderr, /generated a GPS fuzzing key/);
   const secrets = [key, CANARIES.AWS_SECRET_ACCESS_KEY];
   // s3rver keeps each object's body beside its metadata and checksum files: all are scanned.
   const scanned = assertNoSecret(secrets, [s3.dir], [r]);
   assert.ok(scanned >= 3, `scanned ${scanned} files`);
   assert.ok(!historyText(dbPath).includes(key), 'the key is not in the history tables');
+  // Not even in the sensor database's raw pages or WAL.
+  for (const f of [dbPath, `${dbPath}-wal`]) {
+    try {
+      assert.ok(!readFileSync(f).includes(key), `the key is in the bytes of ${f}`);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
 });

@@ -57,20 +57,27 @@ export class AlertDetector {
     return this.#suppressed;
   }
 
-  /** Scores a batch and returns its alerts in id order. */
-  detect(batch: ColumnarBatch): Detection[] {
-    const n = batch.length;
+  /**
+   * Scores the rows of a batch from index `from` on (rows before it were scored already) and
+   * returns their alerts in id order, each with its row index in `batch`.
+   */
+  detect(batch: ColumnarBatch, from = 0): Detection[] {
+    const n = batch.length - from;
+    if (n <= 0) return [];
     const slot = new Int32Array(n);
-    const col = batch.text.sensor_id!;
+    const col = batch.text.sensor_id;
+    if (!col) throw new RangeError(`the alert detector needs column "sensor_id", which was not read (read: ${batch.columns.join(', ')})`);
     const bySlot = col.values.map((v) => this.#slot(v));
-    for (let i = 0; i < n; i++) slot[i] = col.codes[i] >= 0 ? bySlot[col.codes[i]] : this.#slot(null);
-    const metrics = METRICS.map((m) => batch.numeric[m]!);
-    const r = this.#k.score({ slot, metrics, anomalyFlag: batch.numeric.anomaly_flag!, physical: DEFAULT_LIMITS.ranges }, this.#score, this.#t);
+    const codes = col.codes;
+    for (let i = 0; i < n; i++) slot[i] = codes[from + i] >= 0 ? bySlot[codes[from + i]] : this.#slot(null);
+    const metrics = METRICS.map((m) => batch.numeric[m]!.subarray(from));
+    const eventMs = batch.eventMs.subarray(from);
+    const r = this.#k.score({ slot, metrics, anomalyFlag: batch.numeric.anomaly_flag!.subarray(from), physical: DEFAULT_LIMITS.ranges }, this.#score, this.#t);
     const out: Detection[] = [];
     const last = this.#last;
     for (let i = 0; i < n; i++) {
       const b = slot[i] * 4;
-      let ev = batch.eventMs[i];
+      let ev = eventMs[i];
       if (ev === ev) last[b + 3] = ev;
       const p = r.priority[i];
       if (p < this.#min) continue;
@@ -82,8 +89,8 @@ export class AlertDetector {
         }
         if (t === t) last[b + p - 1] = t;
       }
-      ev = batch.eventMs[i];
-      out.push({ id: batch.id[i], eventMs: ev, score: r.score[i], priority: PRIORITY_NAMES[p] as Detection['priority'], reasons: reasonNames(r.reasons[i]) });
+      ev = eventMs[i];
+      out.push({ id: batch.id[from + i], row: from + i, eventMs: ev, score: r.score[i], priority: PRIORITY_NAMES[p] as Detection['priority'], reasons: reasonNames(r.reasons[i]) });
     }
     return out;
   }

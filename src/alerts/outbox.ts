@@ -1,166 +1,208 @@
-import { createHash } from 'node:crypto';
-import { redact } from '../log.ts';
 import type Database from 'better-sqlite3';
+import { redact } from '../redact.ts';
+import { unlessLocked } from '../state/store.ts';
 
 /**
- * The alert path's state in the state database: its own read cursor (with a write-ahead intent,
- * like the main checkpoint) and the webhook outbox. Committing a poll advances the cursor, stores
- * the detector's state and queues that poll's webhook deliveries in one transaction, so a crash
- * anywhere either replays the poll (same alerts, same keys) or finds its deliveries queued.
+ * The alert path's tables in edgelake's private file (src/state/private.ts): every detected
+ * alert once (by `alert_id`), one delivery row per alert and receiver until it is delivered, the
+ * detector's cursor and state, and the intent of the emergency upload in flight.
+ *
+ * Exactly once without waiting for anyone: an alert is inserted with its deliveries in one
+ * fsynced transaction the moment it is detected, and from then on it is durable — webhooks are
+ * fed from here at once, the emergency bucket gets it through its own intent → put → commit, and
+ * neither waits for the other. The detector's state is saved less often (a snapshot at most
+ * every second); a crash re-detects from the snapshot, deterministically, the same alerts with
+ * the same ids, which the UNIQUE `alert_id` ignores. Rows are pruned only once the snapshot is
+ * past them, so a re-detection can never bring back an alert already uploaded or delivered.
  */
 
-/** The alert cursor. */
-export interface AlertCursor {
-  lastId: number;
-  /** Write-ahead intent: the poll being uploaded covers ids (lastId, pendingLastId]. */
-  pendingLastId: number | null;
-  /** Start time of the pending poll (epoch ms): the partition fallback for rows without event time. */
-  pendingStartedMs: number | null;
-  /** Detector state (JSON) after lastId. */
-  state: string | null;
+/** The detector's saved position: rows up to `lastId` were scored into `state` (JSON). */
+export interface DetectorSnapshot {
+  readonly lastId: number;
+  readonly state: string | null;
 }
 
-/** One queued delivery. */
-export interface QueuedAlert {
-  seq: number;
-  alertId: string;
+/** One detected alert, as stored. */
+export interface StoredAlert {
+  readonly alertId: string;
+  readonly readingId: number;
+  /** Event time, epoch ms; NaN when the reading had none. */
+  readonly eventMs: number;
+  readonly detectedMs: number;
   /** The alert record, JSON text. */
-  body: string;
-  attempts: number;
+  readonly body: string;
 }
 
-const KEY_PATTERN = / sha256:[0-9a-f]{16}$/;
-
-/**
- * How the outbox names a webhook: the URL without userinfo or token-like query parameters, plus
- * a hash of the whole URL to tell apart receivers that differ only in those. A URL's credentials
- * never reach the state database (its file, WAL or free pages); the URL itself lives in memory.
- */
-export function webhookKey(url: string): string {
-  return `${redact(url, {})} sha256:${createHash('sha256').update(url).digest('hex').slice(0, 16)}`;
+/** One delivery waiting for a receiver. */
+export interface QueuedDelivery {
+  readonly seq: number;
+  readonly alertId: string;
+  readonly body: string;
+  readonly attempts: number;
 }
 
-/** SQLite tables of the alert path; all methods are synchronous. Webhooks are stored as {@link webhookKey}. */
+/** Alerts not yet in the emergency bucket, in detection order. */
+export interface EmergencyChunk {
+  readonly toSeq: number;
+  readonly alerts: ReadonlyArray<StoredAlert & { readonly seq: number }>;
+}
+
+const CURSOR = 'alerts';
+
+/** SQLite tables of the alert path; all methods are synchronous. Receivers are named by `redactUrl`. */
 export class AlertOutbox {
   readonly #db: Database.Database;
   readonly #s: ReturnType<typeof prepare>;
 
   constructor(db: Database.Database) {
     this.#db = db;
-    db.exec(`
-      CREATE TABLE IF NOT EXISTS edgelake_alert_cursor (
-        name TEXT PRIMARY KEY, last_id INTEGER NOT NULL, pending_last_id INTEGER, pending_started_ms INTEGER,
-        state TEXT, updated_at TEXT NOT NULL
-      );
-      CREATE TABLE IF NOT EXISTS edgelake_alert_outbox (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT, webhook TEXT NOT NULL, alert_id TEXT NOT NULL, body TEXT NOT NULL,
-        created_ms INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT,
-        UNIQUE (webhook, alert_id)
-      );`);
     this.#s = prepare(db);
-    this.#rekeyStoredUrls();
+  }
+
+  /** The detector snapshot, created at `startId` (with no state) when missing. */
+  snapshot(startId: number): DetectorSnapshot {
+    return unlessLocked('reading the alert cursor', () => {
+      this.#s.ensure.run(CURSOR, startId, new Date().toISOString());
+      const r = this.#s.cursor.get(CURSOR) as { last_id: number; state: string | null };
+      return { lastId: r.last_id, state: r.state };
+    });
+  }
+
+  /** Saves the detector snapshot, then prunes what is fully handled below it. */
+  saveSnapshot(lastId: number, state: string | null): void {
+    unlessLocked('saving the alert cursor', () =>
+      this.#db.transaction(() => {
+        this.#s.save.run(lastId, state, new Date().toISOString(), CURSOR);
+        this.#s.prune.run(lastId);
+      })(),
+    );
   }
 
   /**
-   * Rows written by an edgelake that stored whole webhook URLs (with their credentials) are
-   * rewritten to {@link webhookKey}; the old text may linger in free pages until reused, so the
-   * rewrite also asks SQLite to overwrite what it frees.
+   * Records detected alerts and, for each one not seen before, a delivery per receiver; then
+   * trims each receiver's queue to `limit` by dropping its oldest deliveries. One transaction.
+   * Returns the alerts that were new and the deliveries dropped per receiver.
    */
-  #rekeyStoredUrls(): void {
-    const raw = (this.#db.prepare('SELECT DISTINCT webhook FROM edgelake_alert_outbox').pluck().all() as string[]).filter((w) => !KEY_PATTERN.test(w));
-    if (raw.length === 0) return;
-    const rekey = this.#db.prepare('UPDATE OR IGNORE edgelake_alert_outbox SET webhook = ? WHERE webhook = ?');
-    const drop = this.#db.prepare('DELETE FROM edgelake_alert_outbox WHERE webhook = ?');
-    this.#db.pragma('secure_delete = ON');
-    this.#db.transaction(() => {
-      for (const url of raw) {
-        rekey.run(webhookKey(url), url);
-        drop.run(url); // duplicates of alerts already queued under the key
-      }
-    })();
-  }
-
-  /** The cursor `name`, created at `startId` when missing. */
-  cursor(name: string, startId: number): AlertCursor {
-    this.#s.ensure.run(name, startId, new Date().toISOString());
-    const r = this.#s.cursor.get(name) as { last_id: number; pending_last_id: number | null; pending_started_ms: number | null; state: string | null };
-    return { lastId: r.last_id, pendingLastId: r.pending_last_id, pendingStartedMs: r.pending_started_ms, state: r.state };
-  }
-
-  /** Records the write-ahead intent before a poll's objects are uploaded. */
-  begin(name: string, pendingLastId: number, startedMs: number): void {
-    this.#s.begin.run(pendingLastId, startedMs, name);
-  }
-
-  /** Moves the cursor back (a replaced source database), dropping detector state and intent. */
-  reset(name: string, lastId: number): void {
-    this.#s.advance.run(lastId, null, new Date().toISOString(), name);
-  }
-
-  /**
-   * One transaction: advance the cursor to `lastId` with `state`, clear the intent, queue
-   * `alerts` for every webhook (a replayed alert id is ignored), then trim each webhook's queue
-   * to `limit` by dropping the oldest. Returns the number dropped per webhook.
-   */
-  commit(name: string, lastId: number, state: string | null, webhooks: readonly string[], alerts: readonly { alertId: string; body: string }[], limit: number): Map<string, number> {
+  record(alerts: readonly StoredAlert[], receivers: readonly string[], limit: number): { fresh: number; dropped: Map<string, number> } {
     const dropped = new Map<string, number>();
-    this.#db
-      .transaction(() => {
-        this.#s.advance.run(lastId, state, new Date().toISOString(), name);
-        const now = Date.now();
-        for (const url of webhooks) {
-          if (alerts.length === 0) continue;
-          const key = webhookKey(url);
-          for (const a of alerts) this.#s.insert.run(key, a.alertId, a.body, now);
-          const over = (this.#s.count.get(key) as number) - limit;
+    let fresh = 0;
+    unlessLocked(`recording ${alerts.length} alerts`, () =>
+      this.#db.transaction(() => {
+        for (const a of alerts) {
+          const info = this.#s.insertAlert.run(a.alertId, a.readingId, Number.isFinite(a.eventMs) ? a.eventMs : null, a.detectedMs, a.body);
+          if (info.changes === 0) continue; // already recorded: a re-detection after a restart
+          fresh++;
+          for (const r of receivers) this.#s.insertDelivery.run(r, info.lastInsertRowid);
+        }
+        if (fresh === 0) return;
+        for (const r of receivers) {
+          const over = (this.#s.count.get(r) as number) - limit;
           if (over > 0) {
-            this.#s.trim.run(key, over);
-            dropped.set(url, over);
+            this.#s.trim.run(r, over);
+            dropped.set(r, over);
           }
         }
-      })
-      .immediate();
-    return dropped;
+      }).immediate(),
+    );
+    return { fresh, dropped };
   }
 
-  /** Up to `limit` queued alerts of `webhook`, oldest first. */
-  queued(webhook: string, limit: number): QueuedAlert[] {
-    return this.#s.queued.all(webhookKey(webhook), limit) as QueuedAlert[];
+  /** Forgets every alert and delivery (a replaced source database starts from its first id). */
+  reset(startId: number): void {
+    unlessLocked('resetting the alert path', () =>
+      this.#db.transaction(() => {
+        this.#s.save.run(startId, null, new Date().toISOString(), CURSOR);
+      })(),
+    );
   }
 
-  /** Alerts queued for `webhook`. */
-  size(webhook: string): number {
-    return this.#s.count.get(webhookKey(webhook)) as number;
+  /** Up to `limit` deliveries queued for `receiver`, oldest first. */
+  queued(receiver: string, limit: number): QueuedDelivery[] {
+    return unlessLocked('reading the webhook queue', () => this.#s.queued.all(receiver, limit) as QueuedDelivery[]);
   }
 
-  /** Removes delivered alerts. */
+  /** Deliveries queued for `receiver`. */
+  size(receiver: string): number {
+    return unlessLocked('reading the webhook queue', () => this.#s.count.get(receiver) as number);
+  }
+
+  /** Removes delivered deliveries. */
   delivered(seqs: readonly number[]): void {
-    this.#db.transaction(() => {
-      for (const s of seqs) this.#s.remove.run(s);
-    })();
+    unlessLocked('recording delivered alerts', () =>
+      this.#db.transaction(() => {
+        for (const s of seqs) this.#s.remove.run(s);
+      })(),
+    );
   }
 
-  /** Records a failed attempt on each alert (for diagnostics; the retry schedule is per webhook). */
+  /** Records a failed attempt on each delivery (for diagnostics; the retry schedule is per receiver). */
   failed(seqs: readonly number[], error: string): void {
-    this.#db.transaction(() => {
-      for (const s of seqs) this.#s.fail.run(redact(error), s);
-    })();
+    const text = redact(error);
+    unlessLocked('recording failed deliveries', () =>
+      this.#db.transaction(() => {
+        for (const s of seqs) this.#s.fail.run(text, s);
+      })(),
+    );
+  }
+
+  /** The emergency upload recorded as in flight, or null. */
+  emergencyIntent(): { toSeq: number; startedMs: number } | null {
+    const r = unlessLocked('reading the emergency intent', () => this.#s.intent.get() as { to_seq: number; started_ms: number } | undefined);
+    return r ? { toSeq: r.to_seq, startedMs: r.started_ms } : null;
+  }
+
+  /** Alerts not yet uploaded with seq ≤ `toSeq` (all of them when `toSeq` is null, at most `limit`). */
+  emergencyChunk(limit: number, toSeq: number | null): EmergencyChunk | null {
+    const rows = unlessLocked('reading the emergency queue', () =>
+      (toSeq === null ? this.#s.pendingAlerts.all(limit) : this.#s.pendingAlertsUpTo.all(toSeq)) as Array<{ seq: number; alert_id: string; reading_id: number; event_ms: number | null; detected_ms: number; body: string }>,
+    );
+    if (rows.length === 0) return null;
+    return {
+      toSeq: rows[rows.length - 1].seq,
+      alerts: rows.map((r) => ({ seq: r.seq, alertId: r.alert_id, readingId: r.reading_id, eventMs: r.event_ms ?? NaN, detectedMs: r.detected_ms, body: r.body })),
+    };
+  }
+
+  /** Records the intent to upload the alerts up to `toSeq` (the write-ahead step). */
+  beginEmergency(toSeq: number, startedMs: number): void {
+    unlessLocked('recording the emergency intent', () => this.#s.begin.run(toSeq, startedMs));
+  }
+
+  /** After the upload: marks the alerts up to `toSeq` uploaded and clears the intent, in one transaction. */
+  commitEmergency(toSeq: number): void {
+    unlessLocked('committing the emergency upload', () =>
+      this.#db.transaction(() => {
+        this.#s.markUploaded.run(toSeq);
+        this.#s.clearIntent.run();
+      }).immediate(),
+    );
+  }
+
+  /** Alerts not yet in the emergency bucket. */
+  emergencyBacklog(): number {
+    return unlessLocked('reading the emergency queue', () => this.#s.backlog.get() as number);
   }
 }
 
 function prepare(db: Database.Database) {
   return {
-    ensure: db.prepare('INSERT INTO edgelake_alert_cursor (name, last_id, updated_at) VALUES (?, ?, ?) ON CONFLICT(name) DO NOTHING'),
-    cursor: db.prepare('SELECT last_id, pending_last_id, pending_started_ms, state FROM edgelake_alert_cursor WHERE name = ?'),
-    begin: db.prepare('UPDATE edgelake_alert_cursor SET pending_last_id = ?, pending_started_ms = ? WHERE name = ?'),
-    advance: db.prepare(
-      'UPDATE edgelake_alert_cursor SET last_id = ?, state = ?, pending_last_id = NULL, pending_started_ms = NULL, updated_at = ? WHERE name = ?',
-    ),
-    insert: db.prepare('INSERT INTO edgelake_alert_outbox (webhook, alert_id, body, created_ms) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING'),
-    count: db.prepare('SELECT count(*) FROM edgelake_alert_outbox WHERE webhook = ?').pluck(),
-    trim: db.prepare('DELETE FROM edgelake_alert_outbox WHERE seq IN (SELECT seq FROM edgelake_alert_outbox WHERE webhook = ? ORDER BY seq LIMIT ?)'),
-    queued: db.prepare('SELECT seq, alert_id AS alertId, body, attempts FROM edgelake_alert_outbox WHERE webhook = ? ORDER BY seq LIMIT ?'),
-    remove: db.prepare('DELETE FROM edgelake_alert_outbox WHERE seq = ?'),
-    fail: db.prepare('UPDATE edgelake_alert_outbox SET attempts = attempts + 1, last_error = ? WHERE seq = ?'),
+    ensure: db.prepare('INSERT INTO alert_cursor (name, last_id, updated_at) VALUES (?, ?, ?) ON CONFLICT(name) DO NOTHING'),
+    cursor: db.prepare('SELECT last_id, state FROM alert_cursor WHERE name = ?'),
+    save: db.prepare('UPDATE alert_cursor SET last_id = ?, state = ?, updated_at = ? WHERE name = ?'),
+    prune: db.prepare('DELETE FROM alerts WHERE reading_id <= ? AND uploaded = 1 AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.alert_seq = alerts.seq)'),
+    insertAlert: db.prepare('INSERT INTO alerts (alert_id, reading_id, event_ms, detected_ms, body) VALUES (?, ?, ?, ?, ?) ON CONFLICT(alert_id) DO NOTHING'),
+    insertDelivery: db.prepare('INSERT INTO deliveries (receiver, alert_seq) VALUES (?, ?) ON CONFLICT DO NOTHING'),
+    count: db.prepare('SELECT count(*) FROM deliveries WHERE receiver = ?').pluck(),
+    trim: db.prepare('DELETE FROM deliveries WHERE seq IN (SELECT seq FROM deliveries WHERE receiver = ? ORDER BY seq LIMIT ?)'),
+    queued: db.prepare('SELECT d.seq AS seq, a.alert_id AS alertId, a.body AS body, d.attempts AS attempts FROM deliveries d JOIN alerts a ON a.seq = d.alert_seq WHERE d.receiver = ? ORDER BY d.seq LIMIT ?'),
+    remove: db.prepare('DELETE FROM deliveries WHERE seq = ?'),
+    fail: db.prepare('UPDATE deliveries SET attempts = attempts + 1, last_error = ? WHERE seq = ?'),
+    intent: db.prepare('SELECT to_seq, started_ms FROM emergency_intent WHERE id = 1'),
+    begin: db.prepare('INSERT INTO emergency_intent (id, to_seq, started_ms) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET to_seq = excluded.to_seq, started_ms = excluded.started_ms'),
+    clearIntent: db.prepare('DELETE FROM emergency_intent WHERE id = 1'),
+    pendingAlerts: db.prepare('SELECT seq, alert_id, reading_id, event_ms, detected_ms, body FROM alerts WHERE uploaded = 0 ORDER BY seq LIMIT ?'),
+    pendingAlertsUpTo: db.prepare('SELECT seq, alert_id, reading_id, event_ms, detected_ms, body FROM alerts WHERE uploaded = 0 AND seq <= ? ORDER BY seq'),
+    markUploaded: db.prepare('UPDATE alerts SET uploaded = 1 WHERE uploaded = 0 AND seq <= ?'),
+    backlog: db.prepare('SELECT count(*) FROM alerts WHERE uploaded = 0').pluck(),
   };
 }

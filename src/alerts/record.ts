@@ -1,11 +1,12 @@
-import { READING_COLUMNS } from '../source/schema.ts';
-
-/** A sensor_readings row as better-sqlite3 returns it. */
-export type SourceRow = Readonly<Record<string, unknown>>;
+import type { ColumnarBatch } from '../batch.ts';
+import type { BatchCoordinates } from '../privacy/coordinates.ts';
+import { typedColumnsEncoder } from '../stages/typed.ts';
 
 /** What the detector decided about one reading. */
 export interface Detection {
   readonly id: number;
+  /** Its row index in the batch it was detected in. */
+  readonly row: number;
   /** Event time, epoch ms; NaN when the timestamp was missing or unparseable. */
   readonly eventMs: number;
   readonly score: number;
@@ -13,31 +14,24 @@ export interface Detection {
   readonly reasons: readonly string[];
 }
 
-const BOOLEAN = new Set(['anomaly_flag', 'synced']);
-const INTEGER = new Set(['status_code']);
-
 /**
- * One alert record (contract §5, `AlertRecord`) as JSON text: `alert_id` (`{node}-{id}`, the
- * idempotency key), the reading's typed columns (as validated records type them: numbers or null,
- * 0/1 flags as booleans, `timestamp` as ISO UTC), then score, priority, reasons, event time,
- * detection time and latency. `stamp` is the `_pipeline` member.
+ * The encoder of alert records (contract §5, `AlertRecord`) over `rows`, a batch holding exactly
+ * the alerted readings (in detection order) with every contract column the table has:
+ * `alert_id` (`{node key}-{id}`, the idempotency key), the reading's typed columns as the
+ * validated stage writes them — with `latitude`/`longitude` as the coordinate policy decided
+ * (fuzzed under enriched, null otherwise; the originals only when kept), and `_privacy` when
+ * fuzzed — then score, priority, reasons, event time, detection time and latency. `stamp` is
+ * the `_pipeline` member (its fallback variant for readings without event time).
  */
-export function encodeAlert(row: SourceRow, d: Detection, keyNode: string, detectedMs: number, stamp: string): string {
-  let s = `{"alert_id":${JSON.stringify(`${keyNode}-${d.id}`)},"id":${d.id}`;
-  for (const { name, kind } of READING_COLUMNS) {
-    if (name === 'id') continue;
-    const v = row[name];
-    let j: string;
-    if (name === 'timestamp') j = Number.isFinite(d.eventMs) ? `"${new Date(d.eventMs).toISOString()}"` : 'null';
-    else if (kind === 'text') j = typeof v === 'string' ? JSON.stringify(v) : 'null';
-    else if (typeof v !== 'number' || !Number.isFinite(v)) j = 'null';
-    else if (BOOLEAN.has(name)) j = v === 1 ? 'true' : v === 0 ? 'false' : 'null';
-    else if (INTEGER.has(name)) j = Number.isInteger(v) ? String(v) : 'null';
-    else j = String(v);
-    s += `,"${name}":${j}`;
-  }
-  const eventMs = Number.isFinite(d.eventMs) ? d.eventMs : detectedMs;
-  s += `,"anomaly_score":${Number.isFinite(d.score) ? d.score : 0},"alert_priority":"${d.priority}","reasons":${JSON.stringify(d.reasons)}`;
-  s += `,"event_time":"${new Date(eventMs).toISOString()}","detected_at":"${new Date(detectedMs).toISOString()}","latency_ms":${detectedMs - eventMs},${stamp}}`;
-  return s;
+export function alertEncoder(rows: ColumnarBatch, coords: BatchCoordinates): (i: number, d: Detection, alertId: string, detectedMs: number, stamp: string) => string {
+  const columns = typedColumnsEncoder(rows, { gps: coords.gps, originalGps: coords.originalGps, absentAsNull: true });
+  const privacy = coords.privacy;
+  return (i, d, alertId, detectedMs, stamp) => {
+    const eventMs = Number.isFinite(d.eventMs) ? d.eventMs : detectedMs;
+    let s = `{"alert_id":${JSON.stringify(alertId)},` + columns(i).slice(1);
+    if (privacy) s += privacy(i);
+    s += `,"anomaly_score":${Number.isFinite(d.score) ? d.score : 0},"alert_priority":"${d.priority}","reasons":${JSON.stringify(d.reasons)}`;
+    s += `,"event_time":"${new Date(eventMs).toISOString()}","detected_at":"${new Date(detectedMs).toISOString()}","latency_ms":${detectedMs - eventMs},${stamp}}`;
+    return s;
+  };
 }

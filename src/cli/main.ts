@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { ConfigError, PipelineError, messageOf } from '../errors.ts';
-import { redact } from '../log.ts';
+import { redact } from '../redact.ts';
 import { pipelineVersion } from '../meta/version.ts';
 import { parseCommandLine } from './args.ts';
 import { helpText } from './help.ts';

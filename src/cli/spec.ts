@@ -47,6 +47,8 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
       kernels: str('kernel implementation: wasm (default) or ts'),
       'read-threads': str('worker threads reading large batches from SQLite (default: 2 for aggregated, 0 = main thread for the others)'),
       'keep-original-gps': bool('keep true coordinates as original_latitude/original_longitude'),
+      'fuzz-key-file': str('file holding the GPS fuzzing key, e.g. a mounted secret (else EDGELAKE_FUZZ_KEY, EDGELAKE_FUZZ_KEY_FILE, or a generated key in the private file)'),
+      'private-db': str("edgelake's private file: fuzzing key and alert outbox, created 0600 (default <state db>.private)"),
       'fuzz-radius-km': str('GPS fuzzing radius in km (default 1)'),
       window: str('aggregation window (default 5m)'),
       lateness: str('allowed lateness before a window closes (default 1m)'),

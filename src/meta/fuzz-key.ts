@@ -2,11 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors.ts';
 
-/** Name of the state-database setting that holds a generated GPS fuzzing key. */
-export const FUZZ_KEY_SETTING = 'gps_fuzz_key';
+import { FUZZ_KEY_SETTING } from '../state/private.ts';
 
 /** Where the fuzzing key came from (safe to log: it never contains the key). */
-export type FuzzKeySource = 'env' | 'file' | 'state' | 'generated';
+export type FuzzKeySource = 'env' | 'file' | 'private' | 'generated';
 
 /** The part of the state store the key needs (see `StateStore`). */
 export interface FuzzKeyStore {
@@ -32,11 +31,12 @@ export interface FuzzKey {
 }
 
 /**
- * The GPS fuzzing key, by precedence: `file`, `EDGELAKE_FUZZ_KEY`, the file named by
- * `EDGELAKE_FUZZ_KEY_FILE` (a mounted secret), a key stored in the state database, else a new
- * 256-bit key from `crypto.randomBytes`, stored there once (an insert-if-absent, so two
- * processes starting together agree on one key). The key never leaves the node: it is not
- * uploaded, logged or put into an error message.
+ * The GPS fuzzing key, by precedence: `file` (`--fuzz-key-file`), `EDGELAKE_FUZZ_KEY`, the file
+ * named by `EDGELAKE_FUZZ_KEY_FILE` (a mounted secret, e.g. a Bacalhau secret), a key stored in
+ * edgelake's private file (src/state/private.ts), else a new 256-bit key from
+ * `crypto.randomBytes`, stored there once (an insert-if-absent, so two processes starting
+ * together agree on one key). The key never leaves the node: it is not uploaded, logged or put
+ * into an error message.
  */
 export function resolveFuzzKey(opts: FuzzKeyOptions): FuzzKey {
   const env = opts.env ?? process.env;
@@ -46,7 +46,7 @@ export function resolveFuzzKey(opts: FuzzKeyOptions): FuzzKey {
   const keyFile = env.EDGELAKE_FUZZ_KEY_FILE;
   if (keyFile) return { key: readKeyFile(keyFile, 'EDGELAKE_FUZZ_KEY_FILE'), source: 'file' };
   const stored = opts.store.getSetting(FUZZ_KEY_SETTING);
-  if (stored) return { key: stored, source: 'state' };
+  if (stored) return { key: stored, source: 'private' };
   const key = opts.store.setSettingIfAbsent(FUZZ_KEY_SETTING, randomBytes(32).toString('base64url'));
   return { key, source: 'generated' };
 }

@@ -7,7 +7,9 @@ import { configuredNodeId, readNodeIdentity } from '../meta/identity.ts';
 import { pipelineVersion } from '../meta/version.ts';
 import { openSensorDb } from '../source/open.ts';
 import { ReaderFactory } from '../source/pooled-reader.ts';
-import { AlertThread } from '../alerts/thread.ts';
+import { AlertPath, type AlertStats } from '../alerts/path.ts';
+import { resolveFuzzKey } from '../meta/fuzz-key.ts';
+import { CoordinatePolicy } from '../privacy/coordinates.ts';
 import { createSink } from '../sink/index.ts';
 import { bucketName, type BucketStage } from '../sink/key.ts';
 import { STOP_GRACE_MS, type Sink } from '../sink/types.ts';
@@ -15,7 +17,8 @@ import type { StageEnv } from '../stages/index.ts';
 import type { PipelineType } from '../state/pipeline-types.ts';
 import { RunLock } from '../state/lock.ts';
 import { describePin, pinNodeId } from '../state/node-id.ts';
-import { StateStore } from '../state/store.ts';
+import { openPrivateDb, privatePathOf, PrivateSettings } from '../state/private.ts';
+import { BEFORE_FIRST_ID, StateStore } from '../state/store.ts';
 import { openStateDb } from '../state/open.ts';
 import { Runner } from './runner.ts';
 
@@ -50,6 +53,8 @@ export interface RunSummary {
   readonly rowsPerSecond: number;
   readonly nodeId: string;
   readonly destination: string;
+  /** What the alert path did (null with --no-alerts or when reprocessing with --from-id). */
+  readonly alerts: AlertStats | null;
 }
 
 const ALL_BUCKETS: BucketStage[] = ['ingestion', 'validated', 'enriched', 'aggregated', 'emergency', 'metrics'];
@@ -57,12 +62,16 @@ const ALL_BUCKETS: BucketStage[] = ['ingestion', 'validated', 'enriched', 'aggre
 /**
  * `edgelake run`: opens the sensor database (read-only when the state lives elsewhere; its
  * journal mode is left as it is), takes the state's run lock (one run per state: contract §2),
- * pins the node id, and runs the loop of {@link Runner} with the alert router beside it.
+ * pins the node id, opens edgelake's private file (fuzzing key, alert outbox), and runs the loop
+ * of {@link Runner} with the alert path inside its dataflow. The summary covers the whole
+ * command, the alert drain included.
  */
 export async function runPipeline(options: RunOptions, hooks: RunHooks = {}): Promise<RunSummary> {
+  const started = performance.now();
   const log = hooks.log ?? createLogger();
   const db = openSensorDb(options.db, { readonly: options.stateDb !== undefined });
   let stateDb: Database.Database | null = null;
+  let privateDb: Database.Database | null = null;
   let lock: RunLock | null = null;
   let sink: Sink | null = null;
   let readers: ReaderFactory | null = null;
@@ -91,22 +100,57 @@ export async function runPipeline(options: RunOptions, hooks: RunHooks = {}): Pr
     // closed, the upload fails (S3_CLOSED), and the batch stays pending for the next run.
     const closing = sink;
     hooks.signal?.addEventListener('abort', () => setTimeout(() => void closing.close().catch(() => {}), STOP_GRACE_MS).unref(), { once: true });
-    const env: StageEnv = { options, kernels: () => (kernels ??= loadKernels(options.kernels)), nodeId, identity, state, sourceFile: resolve(options.db), log };
+    privateDb = openPrivateDb(resolve(options.privateDb ?? privatePathOf(statePath)), stateDb, options.alertWebhook);
+    const settings = new PrivateSettings(privateDb);
+    const loadedKernels = () => (kernels ??= loadKernels(options.kernels));
+    let fuzzing: Promise<CoordinatePolicy> | null = null;
+    const fuzzingPolicy = () =>
+      (fuzzing ??= loadedKernels().then((k) => {
+        const fuzz = resolveFuzzKey({ store: settings, file: options.fuzzKeyFile });
+        // Only where the key came from: the key itself is never logged.
+        if (fuzz.source === 'generated') log.info("generated a GPS fuzzing key and stored it in edgelake's private file (mode 0600)");
+        return new CoordinatePolicy({ fuzzing: { kernels: k, key: fuzz.key, radiusKm: options.fuzzRadiusKm }, keepOriginal: options.keepOriginalGps });
+      }));
+    const env: StageEnv = { options, kernels: loadedKernels, nodeId, identity, state, sourceFile: resolve(options.db), fuzzing: fuzzingPolicy, log };
     readers = new ReaderFactory({ db, path: resolve(options.db), threads: options.readThreads, impl: options.kernels });
     const runner = new Runner({ db, state, sink, env, buckets, log, hooks, readers });
-    // Stage 5 runs beside the stage loop, on its own thread and connections, with its own cursor;
-    // not when reprocessing history (--from-id), which must not alert again.
-    const alerts = options.alerts && options.fromId === undefined ? await AlertThread.start({ options, nodeId, version: pipelineVersion(), buckets }, log) : null;
+    // Stage 5 inside the dataflow; not when reprocessing history (--from-id), which must not alert again.
+    const withheld = new CoordinatePolicy({ fuzzing: null, keepOriginal: options.keepOriginalGps });
+    const alerts =
+      options.alerts && options.fromId === undefined
+        ? await AlertPath.open({
+            db,
+            privateDb,
+            options,
+            sink,
+            buckets,
+            nodeId,
+            keyNode: () => runner.keyNode,
+            version: pipelineVersion(),
+            kernels: loadedKernels,
+            policyFor: (type) => (type === 'enriched' ? fuzzingPolicy() : Promise.resolve(withheld)),
+            activeType: () => options.type ?? state.activeType(),
+            startId: state.checkpoint('live')?.lastId ?? BEFORE_FIRST_ID,
+            log,
+          })
+        : null;
+    runner.alerts = alerts;
+    let summary: RunSummary;
     try {
-      return await runner.run();
-    } finally {
-      // After --once, detect up to the last row and try one last delivery before exiting.
-      await alerts?.stop({ drain: options.once && !hooks.signal?.aborted });
+      summary = await runner.run();
+    } catch (err) {
+      await alerts?.stop({ drain: false }).catch(() => {});
+      throw err;
     }
+    // After --once, every queued alert goes to the emergency bucket and each receiver gets a last attempt.
+    const stats = (await alerts?.stop({ drain: options.once && !hooks.signal?.aborted })) ?? null;
+    const elapsedMs = performance.now() - started;
+    return { ...summary, alerts: stats, elapsedMs, rowsPerSecond: summary.rows / Math.max(elapsedMs / 1000, 1e-9) };
   } finally {
     await sink?.close().catch(() => {});
     await readers?.close().catch(() => {});
     lock?.release();
+    privateDb?.close();
     if (stateDb && stateDb !== db) stateDb.close();
     db.close();
   }

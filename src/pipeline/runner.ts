@@ -20,6 +20,7 @@ import { bytesOf, latencySummary, metricsObjects } from './metrics.ts';
 import { Progress } from './progress.ts';
 import { parseStored, storedStateOf, storedText, type Parked, type StoredStageState } from './stage-state.ts';
 import type { BatchReport, RunHooks, RunSummary } from './run.ts';
+import type { AlertPath } from '../alerts/path.ts';
 
 /** What the runner is built from (see runPipeline). */
 export interface RunnerDeps {
@@ -93,6 +94,8 @@ export class Runner {
   /** Parked states after the last prepared batch (known once its flush, if any, resolves). */
   #parked: Promise<Parked> = Promise.resolve({});
   #totals = { batches: 0, rows: 0, objects: 0, bytes: 0, lastId: 0 };
+  /** Stage 5, fed every batch this runner reads (set before run(); null without alerts). */
+  alerts: AlertPath | null = null;
 
   constructor(deps: RunnerDeps) {
     this.#db = deps.db;
@@ -170,6 +173,11 @@ export class Runner {
     return this.#summary(started);
   }
 
+  /** The node part of the keys this run writes now (the node key, with `~g<N>` after a source replacement). */
+  get keyNode(): string {
+    return this.#keyNode;
+  }
+
   #summary(started: number): RunSummary {
     const elapsedMs = performance.now() - started;
     return {
@@ -178,6 +186,7 @@ export class Runner {
       rowsPerSecond: this.#totals.rows / Math.max(elapsedMs / 1000, 1e-9),
       nodeId: this.#env.nodeId,
       destination: this.#sink.location,
+      alerts: null,
     };
   }
 
@@ -344,6 +353,7 @@ export class Runner {
     if (anchor.endsWith('|<missing>') && maxId >= cp.lastId) return false; // pruned by the sensor; ids still go on
     this.#setGeneration(this.#generation + 1);
     this.#state.resetCheckpoint(this.#cursor, BEFORE_FIRST_ID, sourceAnchor(this.#db, BEFORE_FIRST_ID));
+    this.alerts?.reset(BEFORE_FIRST_ID);
     this.#log.warn(
       `the sensor database was replaced or truncated (checkpoint row ${cp.sourceIdentity} is now ${anchor}, max id ${maxId}): ` +
         `reading it from its first id as source generation ${this.#generation}; its objects are keyed ${this.#keyNode}_… so earlier objects are kept`,
@@ -389,6 +399,8 @@ export class Runner {
       if (pending) throw new PipelineError('SOURCE_CHANGED', `the pending batch of ids ${pending.afterId + 1}-${pending.lastId} is gone from the source`);
       return null;
     }
+    // Stage 5 sees every row the stage reads, before any upload: alerts never wait for the lake.
+    await this.alerts?.observe(batch, pending?.afterId ?? afterId, type);
     const lastId = batch.id[batch.length - 1];
     const intent: PendingBatch = pending ?? {
       type,

@@ -10,6 +10,9 @@ import { createStage } from '../stages/index.ts';
 import type { Stage, StageOutput } from '../stages/types.ts';
 import type { PipelineType } from '../state/pipeline-types.ts';
 import { StateStore } from '../state/store.ts';
+import { ConfigError } from '../errors.ts';
+import { resolveFuzzKey } from '../meta/fuzz-key.ts';
+import { CoordinatePolicy } from '../privacy/coordinates.ts';
 
 /**
  * The one place `edgelake reprocess` touches the stage interface (`createStage`, `Stage.process`
@@ -66,13 +69,23 @@ export interface AdapterOptions {
 }
 
 /**
- * The node part of reprocess keys: the live node part (`nodeKeyPart`: encoded id, `~g<N>`) with
- * the run as a `~r<run>` role. `~` never occurs in an encoded id and live keys use no `r…`
- * role, so a reprocess key can never equal a live key, and two runs never share keys.
+ * The node part of reprocess keys, as contract §4 writes it: the live node part (`nodeKeyPart`:
+ * encoded id, `~g<N>`) then `_r<run>` (`…/{node}_r{run}_{first_id}-{last_id}`). Live keys end
+ * `{node}_{12 digits}-{12 digits}`, so a reprocess key could only equal a live one if a node were
+ * literally named `{node}_r{run}`; the default run name is 10 hex digits of a hash of the
+ * parameters, which no node id is.
  */
 export function reprocessKeyNode(nodeId: string, generation: number, run: string): string {
-  return nodeKeyPart(nodeId, { generation, role: `r${run}` });
+  return `${nodeKeyPart(nodeId, { generation })}_r${run}`;
 }
+
+/** Reprocessing never generates or stores a fuzzing key: the key comes from the environment or a file. */
+const NO_STORE = {
+  getSetting: () => null,
+  setSettingIfAbsent: (): string => {
+    throw new ConfigError('FUZZ_KEY_REQUIRED', 'reprocessing through enriched needs the fleet\'s GPS fuzzing key (EDGELAKE_FUZZ_KEY or EDGELAKE_FUZZ_KEY_FILE)');
+  },
+};
 
 /** Creates a fresh stage (one per stream: a stateful stage's state belongs to one node's rows) and adapts it. */
 export async function openReprocessStage(o: AdapterOptions): Promise<ReprocessStage> {
@@ -86,6 +99,12 @@ export async function openReprocessStage(o: AdapterOptions): Promise<ReprocessSt
     identity: null,
     state: new StateStore(stateDb),
     sourceFile: o.sourceFile,
+    // The fleet's key (the command refuses enriched without it): the same offsets as on the nodes.
+    fuzzing: async () =>
+      new CoordinatePolicy({
+        fuzzing: { kernels: await o.kernels(), key: resolveFuzzKey({ store: NO_STORE }).key, radiusKm: o.options.fuzzRadiusKm },
+        keepOriginal: o.options.keepOriginalGps,
+      }),
     log: o.log,
   });
   stateDb.close();

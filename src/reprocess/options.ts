@@ -18,6 +18,10 @@ export function parseTime(text: string): number {
   if (!/^\d{4}-\d{2}-\d{2}(T\d{2}(:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:\d{2}))?$/.test(t)) return NaN;
   const iso = /T\d{2}(Z|[+-]|$)/.test(t) ? t.replace(/T(\d{2})/, 'T$1:00') : t;
   const ms = Date.parse(iso.includes('T') ? iso : `${iso}T00:00Z`);
+  // Date.parse rolls an impossible day over (2025-02-30 → 2025-03-02): refuse it instead.
+  const [y, m, d] = t.slice(0, 10).split('-').map(Number);
+  const day = new Date(Date.UTC(y, m - 1, d));
+  if (day.getUTCFullYear() !== y || day.getUTCMonth() !== m - 1 || day.getUTCDate() !== d) return NaN;
   return ms;
 }
 

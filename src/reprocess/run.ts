@@ -1,3 +1,4 @@
+import { existsSync, statSync } from 'node:fs';
 import { parseRunOptions } from '../config.ts';
 import { ConfigError } from '../errors.ts';
 import { loadKernels, type Kernels } from '../kernels/index.ts';
@@ -48,6 +49,10 @@ export async function reprocess(o: ReprocessOptions, hooks: { log?: Logger; env?
   const buckets = Object.fromEntries(STAGES.map((s) => [s, bucketName(o.bucketPrefix, s, o.region)])) as Record<BucketStage, string>;
   const useS3 = o.s3Endpoint !== undefined || (!o.lake && awsEnvironmentConfigured(env));
   const lake = o.lake ?? (useS3 ? undefined : 'lake');
+  // The raw lake is read, not made: a folder that is not there is a mistake to name, not an empty history.
+  if (lake !== undefined && !(existsSync(lake) && statSync(lake).isDirectory())) {
+    throw new ConfigError('LAKE_MISSING', `--lake ${JSON.stringify(lake)} is not a lake folder; point --lake at the folder edgelake run --lake wrote`);
+  }
   const source = createRecordSource({ lake, s3Endpoint: o.s3Endpoint, region: o.region });
   const sink = createSink({ lake, s3Endpoint: o.s3Endpoint, region: o.region, createBuckets: o.createBuckets }, env);
   try {

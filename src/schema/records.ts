@@ -177,6 +177,11 @@ export const AlertRecord = z
   .strictObject({
     alert_id: z.string().describe('deterministic id `${node_id}-${id}`, the same on a replay'),
     ...TYPED_COLUMNS,
+    latitude: z.number().nullable().describe('as the active stage writes it: fuzzed under enriched (see _privacy), null under the other stages'),
+    longitude: z.number().nullable().describe('as the active stage writes it: fuzzed under enriched (see _privacy), null under the other stages'),
+    original_latitude: z.number().nullable().optional().describe('true latitude; present only with --keep-original-gps'),
+    original_longitude: z.number().nullable().optional().describe('true longitude; present only with --keep-original-gps'),
+    _privacy: Privacy.optional().describe('under enriched: how the coordinates were fuzzed (the same block as the stage\'s records)'),
     anomaly_score: z.number().describe('anomaly score of the reading, 0..1'),
     alert_priority: AlertPriority.describe('priority of the alert: high | medium | low | none'),
     reasons: z.array(z.string()).describe('why it was raised, e.g. ["temperature z=4.2", "sensor anomaly_flag"]'),

@@ -17,6 +17,7 @@
  * Delay before retry n (1-based): full jitter, `random() * min(maxDelayMs, baseMs * 2^(n-1))`.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { redact } from '../redact.ts';
 
 /** Node/libuv error codes treated as transient network faults. */
 export const RETRYABLE_NETWORK_CODES: ReadonlySet<string> = new Set([
@@ -79,16 +80,8 @@ export function classifyS3Error(err: unknown): S3Fault {
   return { code, status, network: false, retryable, message };
 }
 
-/**
- * Removes access key ids, secrets in `key=value` form and SigV4 signature parts from a message:
- * error texts may echo request details, and none of that may reach a log.
- */
-export function redactSecrets(text: string): string {
-  return text
-    .replace(/\b(?:AKIA|ASIA|AROA|AIDA)[A-Z0-9]{4,}\b/g, '[redacted]')
-    .replace(/(Credential|Signature|X-Amz-Security-Token|X-Amz-Credential|X-Amz-Signature)=[^,&\s"]+/gi, '$1=[redacted]')
-    .replace(/((?:secret|token|password)[\w-]*["']?\s*[:=]\s*["']?)[^\s"',&]+/gi, '$1[redacted]');
-}
+/** Error texts may echo request details: everything secret is removed by the one redactor (src/redact.ts). */
+export const redactSecrets = redact;
 
 /** Backoff settings of {@link withRetry}. */
 export interface RetryPolicy {

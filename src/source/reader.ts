@@ -43,6 +43,7 @@ export class SensorReader {
   readonly #extras: string[];
   readonly #keepTs: boolean;
   readonly #page: Database.Statement;
+  readonly #byIds: Database.Statement;
   readonly #maxId: Database.Statement;
   readonly #maxSafeId: Database.Statement;
   readonly #nextId: Database.Statement;
@@ -78,6 +79,10 @@ export class SensorReader {
     this.#page = this.#db.prepare(
       `SELECT count(${fn}(${eventTime}, ${cols}))
        FROM (SELECT ${cols} FROM sensor_readings WHERE id > ? AND id <= ? ORDER BY id LIMIT ?)`,
+    );
+    this.#byIds = this.#db.prepare(
+      `SELECT count(${fn}(${eventTime}, ${cols}))
+       FROM (SELECT ${cols} FROM sensor_readings WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id)`,
     );
     this.#maxId = this.#db.prepare('SELECT max(id) FROM sensor_readings').pluck().safeIntegers(true);
     this.#maxSafeId = this.#db.prepare(`SELECT max(id) FROM sensor_readings WHERE id <= ${MAX_READ_ID}`).pluck();
@@ -117,6 +122,19 @@ export class SensorReader {
   /** The smallest id greater than `afterId`, or null when there is none (one indexed lookup). */
   nextId(afterId: number): number | null {
     return (this.#nextId.get(afterId) as number | null) ?? null;
+  }
+
+  /** Reads the rows of the given ids (any order, duplicates ignored) into a batch in id order; missing ids are skipped. */
+  readIds(ids: readonly number[]): ColumnarBatch {
+    this.#fill = new Filler(this.#columns, this.#extras, Math.max(1, ids.length), this.#keepTs);
+    try {
+      this.#byIds.get(JSON.stringify(ids));
+      return this.#fill.finish();
+    } catch (err) {
+      throw new PipelineError('SOURCE_READ_FAILED', `reading ${ids.length} rows of sensor_readings by id failed: ${(err as Error).message}`, { cause: err });
+    } finally {
+      this.#fill = null;
+    }
   }
 
   /**

@@ -5,7 +5,7 @@ import type { Logger } from '../log.ts';
 import type { NodeIdentity } from '../meta/identity.ts';
 import type { StateStore } from '../state/store.ts';
 import type { PipelineType } from '../state/pipeline-types.ts';
-import { resolveFuzzKey } from '../meta/fuzz-key.ts';
+import type { CoordinatePolicy } from '../privacy/coordinates.ts';
 import { createEnrichedStage } from './enriched.ts';
 import { createAggregatedStage } from './aggregated.ts';
 import { createIngestionStage } from './ingestion.ts';
@@ -22,6 +22,8 @@ export interface StageEnv {
   readonly state: StateStore;
   /** Absolute path of the sensor database, for lineage. */
   readonly sourceFile: string;
+  /** The enriched stage's coordinate policy (GPS fuzzing with the run's key), shared with the alerts; made on first use. */
+  readonly fuzzing: () => Promise<CoordinatePolicy>;
   readonly log: Logger;
 }
 
@@ -30,19 +32,17 @@ type StageFactory = (env: StageEnv) => Stage | Promise<Stage>;
 const FACTORIES: Record<PipelineType, StageFactory | null> = {
   ingestion: () => createIngestionStage(),
   validated: async (env) => createValidatedStage({ kernels: await env.kernels() }),
-  enriched: async (env) => {
-    const fuzz = resolveFuzzKey({ store: env.state });
-    // Only where the key came from: the key itself is never logged.
-    if (fuzz.source === 'generated') env.log.info('generated a GPS fuzzing key and stored it in the state database (setting gps_fuzz_key)');
-    return createEnrichedStage({
+  enriched: async (env) =>
+    createEnrichedStage({
       kernels: await env.kernels(),
-      fuzzKey: fuzz.key,
+      // The policy holds the key; the stage needs only to know one exists.
+      fuzzKey: '(held by the policy)',
       radiusKm: env.options.fuzzRadiusKm,
       keepOriginalGps: env.options.keepOriginalGps,
       sourceFile: env.sourceFile,
       identity: env.identity,
-    });
-  },
+      policy: await env.fuzzing(),
+    }),
   aggregated: async (env) =>
     createAggregatedStage({ kernels: await env.kernels(), windowMs: env.options.window, latenessMs: env.options.lateness }),
 };

@@ -40,7 +40,7 @@ export function groupByHour(batch: ColumnarBatch, startedMs: number): HourGroup[
 }
 
 /** The `_pipeline` member (contract §5) as JSON text, without braces around the record. */
-export function pipelineStamp(type: PipelineType | 'alerts', ctx: BatchContext, fallback: boolean): string {
+export function pipelineStamp(type: PipelineType | 'alerts', ctx: Pick<BatchContext, 'version' | 'nodeId' | 'batchId' | 'nowMs'>, fallback: boolean): string {
   return `"_pipeline":${JSON.stringify({
     type,
     version: ctx.version,

@@ -18,6 +18,8 @@ export interface TypedColumnsOptions {
   readonly gps?: { readonly latitude: Float64Array; readonly longitude: Float64Array };
   /** Also write the batch's coordinates as `original_latitude`/`original_longitude` after `longitude`. Default false. */
   readonly originalGps?: boolean;
+  /** Write null for a contract column the batch lacks (the table has no such column) instead of throwing. Default false. */
+  readonly absentAsNull?: boolean;
 }
 
 const BOOLEAN_COLUMNS = new Set(['anomaly_flag', 'synced']);
@@ -40,6 +42,9 @@ export function typedColumnsEncoder(batch: ColumnarBatch, opts: TypedColumnsOpti
         const s = iso(ev[r]);
         return s === null ? key + 'null' : key + '"' + s + '"';
       });
+    } else if (opts.absentAsNull && !batch.columns.includes(name)) {
+      parts.push(() => key + 'null');
+      if (name === 'longitude' && opts.originalGps) parts.push(() => ',"original_latitude":null,"original_longitude":null');
     } else if (kind === 'text') {
       const col = batch.text[name as TextColumn];
       if (!col) throw new RangeError(`typed encoding needs column "${name}", which was not read (read: ${batch.columns.join(', ')})`);
@@ -58,8 +63,8 @@ export function typedColumnsEncoder(batch: ColumnarBatch, opts: TypedColumnsOpti
         parts.push((r) => key + finite(values[r]));
       }
       if (name === 'longitude' && opts.originalGps) {
-        const lat = batch.numeric.latitude!;
-        parts.push((r) => ',"original_latitude":' + finite(lat[r]) + ',"original_longitude":' + finite(col[r]));
+        const lat = batch.numeric.latitude;
+        parts.push((r) => ',"original_latitude":' + (lat ? finite(lat[r]) : 'null') + ',"original_longitude":' + finite(col[r]));
       }
     }
   }
