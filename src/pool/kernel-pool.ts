@@ -19,7 +19,8 @@ import type { ColumnName } from '../source/schema.ts';
 import { PartialMerger, SensorSlots } from './merge.ts';
 import { workerExecArgv } from './exec-argv.ts';
 import { reviveBatch } from './read-columns.ts';
-import type { PoolResult, PoolTask } from './types.ts';
+import type { PoolResult, PoolTask, StageTask } from './types.ts';
+import type { StageResult } from './stage-run.ts';
 
 /** Options of KernelPool.open. */
 export interface KernelPoolOptions {
@@ -213,6 +214,16 @@ export class KernelPool {
       parts.map((p) => this.#run('readColumns', { kernel: 'readColumns', impl: this.#impl, db, afterId: p.afterId, untilId: p.untilId, limit: p.rows, columns, extras, keepTimestampText })),
     );
     return concatBatches(batches.map(reviveBatch));
+  }
+
+  /**
+   * A whole batch of a stateless row stage in one worker: it reads `afterId < id ≤ untilId` (at
+   * most `limit` rows) over its own read-only connection, runs the stage and returns its finished
+   * objects and the batch it read (transferred). Rejects like SensorReader.read or the stage.
+   */
+  async stage(task: Omit<StageTask, 'kernel' | 'impl'>): Promise<StageResult> {
+    const r = await this.#run('stage', { ...task, kernel: 'stage', impl: this.#impl });
+    return { batch: reviveBatch(r.batch), output: { ...r.output, objects: r.output.objects.map((o) => ({ ...o, body: Buffer.from(o.body.buffer, o.body.byteOffset, o.body.byteLength) })) } };
   }
 
   /** Per-row RULE masks of the batch. */

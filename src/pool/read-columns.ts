@@ -17,7 +17,7 @@ import type { ReadColumnsTask } from './types.ts';
 /** One read-only connection per database path and thread; reopened when the file was replaced. */
 const connections = new Map<string, { db: Database.Database; ino: number; dev: number; readers: Map<string, SensorReader> }>();
 
-function readerFor(path: string, columns: readonly ColumnName[], extras: readonly string[], keepTimestampText: boolean): SensorReader {
+export function readerFor(path: string, columns: readonly ColumnName[], extras: readonly string[], keepTimestampText: boolean): SensorReader {
   let st: { ino: number; dev: number };
   try {
     st = statSync(path);

@@ -67,6 +67,11 @@ export class CoordinatePolicy {
     this.#seeds = opts.fuzzing ? new SeedCache(opts.fuzzing.key) : null;
   }
 
+  /** The fuzzing key, for a worker thread that builds the same policy (never for anything leaving the process); null when withholding. */
+  fuzzingKey(): string | null {
+    return this.#fuzzing?.key ?? null;
+  }
+
   /** True when coordinates are fuzzed (enriched), false when withheld. */
   get fuzzes(): boolean {
     return this.#fuzzing !== null;

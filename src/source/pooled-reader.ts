@@ -14,6 +14,10 @@ export interface BatchReader {
   maxId(): number;
   /** The first id beyond 2^53 - 1 seen by the last maxId(), or null. */
   unreadableId(): bigint | null;
+  /** The smallest id greater than `afterId`, or null (one indexed lookup). */
+  nextId(afterId: number): number | null;
+  /** Columns outside the contract each batch holds (ingestion). */
+  readonly extras: readonly string[];
   /**
    * The next rows after `afterId` (and ≤ untilId), in id order: at most `limit`, and never
    * skipping one, but possibly fewer than `limit` while more exist (a reader may cut at an id
@@ -85,6 +89,14 @@ export class PooledReader implements BatchReader {
 
   unreadableId(): bigint | null {
     return this.#main.unreadableId();
+  }
+
+  nextId(afterId: number): number | null {
+    return this.#main.nextId(afterId);
+  }
+
+  get extras(): readonly string[] {
+    return this.#main.extras;
   }
 
   read(afterId: number, limit: number, untilId = Number.MAX_SAFE_INTEGER): Promise<ColumnarBatch> {
@@ -179,6 +191,14 @@ export class MainThreadReader implements BatchReader {
     return this.#reader.unreadableId();
   }
 
+  nextId(afterId: number): number | null {
+    return this.#reader.nextId(afterId);
+  }
+
+  get extras(): readonly string[] {
+    return this.#reader.extras;
+  }
+
   read(afterId: number, limit: number, untilId?: number): Promise<ColumnarBatch> {
     try {
       return Promise.resolve(this.#reader.read(afterId, limit, untilId));
@@ -202,7 +222,7 @@ export interface ReaderFactoryOptions {
   readonly impl: KernelImpl;
 }
 
-/** Reader threads of a read-bound stage when `--read-threads` is not given: both cores of a small edge node. */
+/** Worker threads when `--read-threads` is not given: both cores of a small edge node. */
 export const DEFAULT_READ_THREADS = Math.min(2, availableParallelism());
 
 /** Makes the run's readers, all sharing one worker pool that starts on first use and stops at close. */
@@ -225,9 +245,21 @@ export class ReaderFactory {
     const threads = this.#opts.threads ?? (readBound ? DEFAULT_READ_THREADS : 0);
     const keepTimestampText = columns === undefined || columns.includes('timestamp');
     if (threads === 0) return new MainThreadReader(new SensorReader({ db, columns, extras, keepTimestampText }));
-    // One pool per run, sized by the first reader that needs it.
-    const pool = () => (this.#pool ??= KernelPool.open({ threads, impl }));
-    return new PooledReader({ db, path, pool, columns, extras, keepTimestampText, parts: threads });
+    return new PooledReader({ db, path, pool: () => this.pool(), columns, extras, keepTimestampText, parts: threads });
+  }
+
+  /**
+   * Worker threads a stage uses: `--read-threads` when given (0 = everything on the main thread),
+   * else {@link DEFAULT_READ_THREADS} — the row stages run whole batches in them, a read-bound
+   * stage (aggregated) has its batches read by them.
+   */
+  threadsFor(): number {
+    return this.#opts.threads ?? DEFAULT_READ_THREADS;
+  }
+
+  /** The run's worker pool, started on first use. */
+  pool(): Promise<KernelPool> {
+    return (this.#pool ??= KernelPool.open({ threads: this.threadsFor(), impl: this.#opts.impl }));
   }
 
   /** Stops the workers, if they were started. */

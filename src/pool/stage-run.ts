@@ -1,0 +1,67 @@
+/**
+ * Worker side of KernelPool.stage: a whole batch of a stateless row stage (ingestion, validated,
+ * enriched) in one worker — read its id range over the worker's own read-only connection, run
+ * the stage (its kernels, encoding, gzip), and hand back finished object bodies and the batch's
+ * columns, transferred, not copied. The main thread keeps only control, ordering and commits
+ * (issue 12: everything but gzip used to run on the main thread). Two batches in flight use both
+ * workers; the stage code is the same as on the main thread, so the bytes are too.
+ */
+import type { ColumnarBatch } from '../batch.ts';
+import type { Kernels } from '../kernels/types.ts';
+import { CoordinatePolicy } from '../privacy/coordinates.ts';
+import { createEnrichedStage } from '../stages/enriched.ts';
+import { createIngestionStage } from '../stages/ingestion.ts';
+import type { Stage, StageOutput } from '../stages/types.ts';
+import { createValidatedStage } from '../stages/validated.ts';
+import { readerFor } from './read-columns.ts';
+import type { StageSpec, StageTask } from './types.ts';
+
+/** Stages built in this worker, by spec (an enriched stage keeps its seed cache and snapshot between batches). */
+const stages = new Map<string, Stage>();
+
+function stageFor(spec: StageSpec, kernels: Kernels): Stage {
+  const key = JSON.stringify(spec);
+  let s = stages.get(key);
+  if (s) return s;
+  switch (spec.type) {
+    case 'ingestion':
+      s = createIngestionStage();
+      break;
+    case 'validated':
+      s = createValidatedStage({ kernels });
+      break;
+    case 'enriched': {
+      const e = spec.enriched;
+      if (!e) throw new RangeError('an enriched stage task needs its fuzzing settings');
+      const policy = new CoordinatePolicy({ fuzzing: { kernels, key: e.fuzzKey, radiusKm: e.radiusKm }, keepOriginal: e.keepOriginalGps });
+      s = createEnrichedStage({ kernels, fuzzKey: e.fuzzKey, radiusKm: e.radiusKm, keepOriginalGps: e.keepOriginalGps, sourceFile: e.sourceFile, identity: e.identity, policy });
+      break;
+    }
+    default:
+      throw new RangeError(`stage ${JSON.stringify((spec as { type: unknown }).type)} does not run in a worker`);
+  }
+  // A handful of specs at most (one per stage and settings); never an unbounded cache.
+  if (stages.size > 8) stages.clear();
+  stages.set(key, s);
+  return s;
+}
+
+/** What a stage task returns: the stage's output (finished objects) and the batch it read. */
+export interface StageResult {
+  readonly output: StageOutput;
+  readonly batch: ColumnarBatch;
+}
+
+/** Reads the task's id range and runs its stage on it. */
+export async function runStageTask(task: StageTask, kernels: Kernels): Promise<StageResult> {
+  if (!(Number.isInteger(task.afterId) && Number.isInteger(task.untilId) && task.afterId <= task.untilId)) {
+    throw new RangeError(`stage task: need integer ids with afterId ≤ untilId, got ${task.afterId}..${task.untilId}`);
+  }
+  const reader = readerFor(task.db, task.spec.columns, task.spec.extras, task.spec.keepTimestampText);
+  const batch = reader.read(task.afterId, task.limit, task.untilId);
+  if (batch.length === 0) return { batch, output: { objects: [], recordsOut: 0 } };
+  // A new batch is named after the rows it holds, known only now (a replay brings its recorded name).
+  const batchId = task.ctx.batchId || `${task.ctx.nodeId}-${task.spec.type}-${batch.id[0]}-${batch.id[batch.length - 1]}`;
+  const output = await stageFor(task.spec, kernels).process(batch, { ...task.ctx, batchId });
+  return { batch, output };
+}
