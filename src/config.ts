@@ -79,7 +79,7 @@ export const RunOptionsSchema = z
         }
       })
       .describe('Override the active pipeline type for this run'),
-    fromId: int(0, Number.MAX_SAFE_INTEGER).optional().describe('Reprocess from this id with --type, on a separate checkpoint'),
+    fromId: int(Number.MIN_SAFE_INTEGER + 1, Number.MAX_SAFE_INTEGER).optional().describe('Reprocess from this id (zero and negative ids too) with --type, on a separate checkpoint'),
     batchSize: int(1, 1_000_000).default(50_000).describe('Rows per batch. Default 50000'),
     batchTimeout: duration('--batch-timeout').default(1000).describe('Follow mode: upload a partial batch once its oldest row waited this long. Default 1s'),
     pollInterval: duration('--poll-interval').default(200).describe('Longest wait between polls when idle. Default 200ms'),

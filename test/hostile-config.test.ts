@@ -72,7 +72,7 @@ const HOSTILE: Record<string, Record<string, readonly string[]>> = {
     region: ['US-WEST-2', 'us west 2', '../../etc', 'x'],
     'bucket-prefix': ['s3://expanso', 'UPPER', 'has_underscore', '-leading-dash', 'x'.repeat(60)],
     type: ['bronze', 'INGESTION!', 'ingestion,validated'],
-    'from-id': ['-1', 'abc', '1.5', '1e400', '0x'],
+    'from-id': ['abc', '1.5', '1e400', '0x', '-9007199254740992'],
     'batch-size': ['0', '-5', 'abc', '1.5', '1000001', 'Infinity'],
     'batch-timeout': ['-1s', 'abc', '5 parsecs', '1e3', 'Infinity'],
     'poll-interval': ['-200ms', 'abc', '2 weeks', 'NaN'],
