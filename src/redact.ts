@@ -14,6 +14,10 @@ const SECRET_ENV = ['AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_ACCESS_KE
 
 /** An absolute URL with an authority, as it appears in free text (up to whitespace or a quote). */
 const URL_IN_TEXT = /\b([a-z][a-z0-9+.-]*):\/\/[^\s"'<>`]+/gi;
+/** `scheme://host:port` and nothing else (no user info, path or query): the first half of a {@link redactUrl} name. */
+const NAMED = /^[a-z][a-z0-9+.-]*:\/\/(?:[a-z0-9.-]+|\[[0-9a-f:.]+\])(?::\d+)?$/i;
+/** The second half of a {@link redactUrl} name, right after the first. */
+const REDACTED_HASH = /^ #[0-9a-f]{8}(?![0-9a-z])/;
 
 /**
  * A URL's name: `https://hooks.example.com:443 #1a2b3c4d` — scheme, host, port (the scheme's
@@ -38,7 +42,11 @@ export function redactUrl(url: string): string {
  * `password=…` pairs. `env` defaults to `process.env`.
  */
 export function redact(text: string, env: NodeJS.ProcessEnv = process.env): string {
-  let out = text.replace(URL_IN_TEXT, (url) => {
+  let out = text.replace(URL_IN_TEXT, (url: string, _scheme: string, at: number, whole: string) => {
+    // A name redactUrl made already (a receiver in a log line) stays as it is, not hashed twice.
+    if (NAMED.test(url) && REDACTED_HASH.test(whole.slice(at + url.length))) return url;
+    // A local file (a stack frame's file:///…/x.js:12:5) holds no secret, and a stack trace needs it.
+    if (/^file:\/\/\//i.test(url)) return url;
     // A sentence may end right after a URL: keep its closing punctuation out of the hash.
     const m = /[.,;:)\]}]+$/.exec(url);
     const tail = m ? m[0] : '';
