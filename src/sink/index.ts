@@ -1,7 +1,7 @@
 import { ConfigError } from '../errors.ts';
 import { LakeSink } from './lake.ts';
 import { S3Sink } from './s3.ts';
-import type { Sink } from './types.ts';
+import type { Sink, SinkObserver } from './types.ts';
 
 /** Where `run` writes, decided from its options and the environment. */
 export interface SinkChoice {
@@ -9,6 +9,8 @@ export interface SinkChoice {
   s3Endpoint?: string;
   region: string;
   createBuckets: boolean;
+  /** Told of every request and durable object (the run's metrics). */
+  observer?: SinkObserver;
 }
 
 /** True when the environment configures S3 the usual AWS way (endpoint, keys or a profile). */
@@ -22,9 +24,9 @@ export function awsEnvironmentConfigured(env: NodeJS.ProcessEnv = process.env): 
  */
 export function createSink(choice: SinkChoice, env: NodeJS.ProcessEnv = process.env): Sink {
   if (choice.lake && choice.s3Endpoint) throw new ConfigError('BAD_OPTION', '--lake and --s3-endpoint are exclusive');
-  if (choice.lake) return new LakeSink({ dir: choice.lake });
+  if (choice.lake) return new LakeSink({ dir: choice.lake, observer: choice.observer });
   if (choice.s3Endpoint || awsEnvironmentConfigured(env)) {
-    return S3Sink.create({ endpoint: choice.s3Endpoint, region: choice.region, createBuckets: choice.createBuckets });
+    return S3Sink.create({ endpoint: choice.s3Endpoint, region: choice.region, createBuckets: choice.createBuckets, observer: choice.observer });
   }
-  return new LakeSink({ dir: 'lake' });
+  return new LakeSink({ dir: 'lake', observer: choice.observer });
 }

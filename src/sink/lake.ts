@@ -3,7 +3,7 @@ import { mkdir, open, readFile, rename, rm, access } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { ConfigError, PipelineError } from '../errors.ts';
 import { crashPoint } from '../faults.ts';
-import type { Sink, SinkObject } from './types.ts';
+import type { Sink, SinkErrorClass, SinkObject, SinkObserver } from './types.ts';
 
 /** Options of {@link LakeSink}. */
 export interface LakeSinkOptions {
@@ -11,6 +11,8 @@ export interface LakeSinkOptions {
   readonly dir: string;
   /** Objects written in parallel. Default 4. */
   readonly concurrency?: number;
+  /** Told of every object write (the run's metrics). */
+  readonly observer?: SinkObserver;
 }
 
 /**
@@ -23,12 +25,14 @@ export class LakeSink implements Sink {
   readonly kind = 'lake' as const;
   readonly location: string;
   readonly #concurrency: number;
+  readonly #observer: SinkObserver | undefined;
   #objects = 0;
   #bytes = 0;
 
   constructor(opts: LakeSinkOptions) {
     this.location = resolve(opts.dir);
     this.#concurrency = opts.concurrency ?? 4;
+    this.#observer = opts.observer;
   }
 
   /** Objects written so far. */
@@ -83,6 +87,7 @@ export class LakeSink implements Sink {
     const dir = dirname(path);
     // Named after its object, so the replay that rewrites this key after a crash also replaces the temp file it left.
     const tmp = `${dir}/.tmp-${basename(path)}.part`;
+    this.#observer?.uploadAttempted('PutObject');
     try {
       await mkdir(dir, { recursive: true, mode: 0o700 });
       const fh = await open(tmp, 'w', 0o600);
@@ -101,9 +106,12 @@ export class LakeSink implements Sink {
       }
       this.#objects++;
       this.#bytes += obj.body.byteLength;
+      this.#observer?.requestSucceeded('PutObject', obj.bucket);
+      this.#observer?.objectWritten(obj.bucket, obj.key, obj.body.byteLength);
     } catch (err) {
       await rm(tmp, { force: true }).catch(() => {});
       const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
+      this.#observer?.uploadFailed('PutObject', obj.bucket, lakeErrorClass(code), `writing ${path} failed (${code})`);
       throw new PipelineError('LAKE_WRITE_FAILED', `writing ${path} failed (${code}); the checkpoint is unchanged, so nothing is lost: rerun after fixing it`, {
         cause: err,
       });
@@ -111,4 +119,11 @@ export class LakeSink implements Sink {
   }
 
   async close(): Promise<void> {}
+}
+
+/** The metrics class of a file-system error code. */
+function lakeErrorClass(code: string): SinkErrorClass {
+  if (code === 'ENOSPC' || code === 'EDQUOT') return 'disk_full';
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return 'access_denied';
+  return 'io';
 }

@@ -18,6 +18,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { redact } from '../redact.ts';
+import type { SinkErrorClass } from './types.ts';
 
 /** Node/libuv error codes treated as transient network faults. */
 export const RETRYABLE_NETWORK_CODES: ReadonlySet<string> = new Set([
@@ -78,6 +79,22 @@ export function classifyS3Error(err: unknown): S3Fault {
   const code = s3Code ?? (status !== undefined ? `HTTP${status}` : 'UnknownError');
   const retryable = (status !== undefined && RETRYABLE_HTTP_STATUSES.has(status)) || RETRYABLE_S3_CODES.has(code);
   return { code, status, network: false, retryable, message };
+}
+
+/** S3 codes of a service pushing back (HTTP 429 is one too). */
+const THROTTLED_S3_CODES: ReadonlySet<string> = new Set(['SlowDown', 'Throttling', 'ThrottlingException', 'TooManyRequestsException']);
+
+/** The few-word class of a fault, for metrics labels (see {@link SinkErrorClass}). */
+export function errorClassOf(fault: S3Fault): SinkErrorClass {
+  if (fault.network) return fault.code === 'ETIMEDOUT' ? 'timeout' : 'network';
+  if (fault.status === 429 || THROTTLED_S3_CODES.has(fault.code)) return 'throttled';
+  if (fault.code === 'RequestTimeout') return 'timeout';
+  if (fault.code === 'RequestTimeTooSkewed') return 'clock_skew';
+  if ((fault.status !== undefined && fault.status >= 500) || fault.code === 'InternalError' || fault.code === 'ServiceUnavailable') return 'server';
+  if (fault.status === 403) return 'access_denied';
+  if (fault.status === 404 || fault.code === 'NoSuchBucket' || fault.code === 'NoSuchKey') return 'not_found';
+  if (fault.status !== undefined && fault.status >= 400) return 'client';
+  return 'other';
 }
 
 /** Error texts may echo request details: everything secret is removed by the one redactor (src/redact.ts). */

@@ -26,5 +26,38 @@ export interface Sink {
   close(): Promise<void>;
 }
 
-/** How long a stop request (SIGTERM) waits for uploads in flight before the sink is closed under them, ms. */
+/**
+ * Default of `run --stop-grace`, ms: after a stop request (SIGINT/SIGTERM) the batch in flight and
+ * the alert deliveries get this long; then the sink is closed under the uploads still running
+ * (their batch stays pending) and webhook POSTs in flight are abandoned (the alerts stay queued).
+ */
 export const STOP_GRACE_MS = 5_000;
+
+/** A request a sink makes: S3's operations; a lake folder's object writes and reads count as PutObject and GetObject. */
+export type SinkOperation = 'HeadBucket' | 'CreateBucket' | 'PutObject' | 'GetObject';
+
+/**
+ * Why a sink request failed, in few words (metrics labels must stay few): no answer (`network`,
+ * `timeout`), the service pushing back (`throttled`, `server`), a refusal (`access_denied`,
+ * `not_found`, `client`, `clock_skew`), the sink closed by a stop (`closed`), a lake folder's
+ * disk (`disk_full`, `io`), or `other`.
+ */
+export type SinkErrorClass = 'network' | 'timeout' | 'throttled' | 'server' | 'access_denied' | 'not_found' | 'client' | 'clock_skew' | 'closed' | 'disk_full' | 'io' | 'other';
+
+/**
+ * Told of every request a sink makes (src/ops/metrics.ts implements it). A request is attempted
+ * one or more times; it then either succeeded (an answer that it is absent counts: S3 answered)
+ * or failed for good, after the retries of its policy.
+ */
+export interface SinkObserver {
+  /** One try of a request is starting. */
+  uploadAttempted(op: SinkOperation): void;
+  /** A try failed and the request is tried again. */
+  uploadRetried(op: SinkOperation, errorClass: SinkErrorClass): void;
+  /** The request failed for good; `detail` names the target and the fault, redacted, for health checks. */
+  uploadFailed(op: SinkOperation, bucket: string, errorClass: SinkErrorClass, detail: string): void;
+  /** The request got its answer: the bucket is reachable. */
+  requestSucceeded(op: SinkOperation, bucket: string): void;
+  /** An object is durable in its bucket. */
+  objectWritten(bucket: string, key: string, bytes: number): void;
+}
