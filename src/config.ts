@@ -1,6 +1,8 @@
 import { existsSync, statSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
+import { parseListenAddress } from './ops/addr.ts';
+import { STOP_GRACE_MS } from './sink/types.ts';
 import { PIPELINE_TYPES, parsePipelineType } from './state/pipeline-types.ts';
 
 /**
@@ -104,7 +106,23 @@ export const RunOptionsSchema = z
     window: duration('--window', { positive: true }).default(300_000).describe('Aggregation window. Default 5m'),
     lateness: duration('--lateness').default(60_000).describe('Allowed lateness before a window closes. Default 1m'),
     flushWindows: z.boolean().default(true).describe('With --once, emit still-open windows at the end (--no-flush-windows keeps them open)'),
-    progress: z.boolean().default(true).describe('Show progress (TTY: a bar; otherwise a line per second)'),
+    progress: z.boolean().default(true).describe('Show a status line (TTY: redrawn; otherwise a line every 10 s while working, every 60 s when idle)'),
+    metricsAddr: z
+      .string()
+      .transform((v, ctx) => {
+        const a = parseListenAddress(v);
+        if (typeof a === 'string') {
+          ctx.addIssue({ code: 'custom', message: a });
+          return z.NEVER;
+        }
+        return a;
+      })
+      .optional()
+      .describe('Serve Prometheus metrics at /metrics and a health check at /healthz on HOST:PORT (a bare port: 127.0.0.1). Default: off. Example 127.0.0.1:9464'),
+    stopGrace: duration('--stop-grace')
+      .refine((ms) => ms <= 600_000, 'must be at most 10m')
+      .default(STOP_GRACE_MS)
+      .describe('After SIGINT/SIGTERM, how long the batch in flight and alert deliveries may take before they are abandoned (left pending / queued for the next run). Default 5s'),
   })
   .strict();
 

@@ -91,6 +91,8 @@ const HOSTILE: Record<string, Record<string, readonly string[]>> = {
     'fuzz-radius-km': ['0', '-1', 'abc', '101', 'Infinity'],
     window: ['0', '-5m', 'abc', '5 fortnights'],
     lateness: ['-1m', 'abc', '1 eon'],
+    'metrics-addr': ['abc', '70000', ':9464', 'http://127.0.0.1:9464', '127.0.0.1:', '127.0.0.1:99999', 'host_name:9464', '127.0.0.1:9464/metrics', '[::1:9464', '-1', '[127.0.0.1]:9464'],
+    'stop-grace': ['-1s', 'abc', '5 parsecs', '11m', 'Infinity'],
   },
   pipeline: {
     db: ['{dir}/missing.db', '{dir}/not-sqlite.txt'],

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { messageOf } from '../errors.ts';
 import { crashPoint } from '../faults.ts';
 import type { Logger } from '../log.ts';
+import type { RunMetrics } from '../ops/metrics.ts';
 import { gzipLines } from '../sink/jsonl.ts';
 import { hourStart, rowObjectKey } from '../sink/key.ts';
 import type { Sink, SinkObject } from '../sink/types.ts';
@@ -22,6 +23,8 @@ export interface EmergencyOptions {
   readonly version: string;
   readonly gzipLevel: number;
   readonly log: Logger;
+  /** The run's metrics (alerts uploaded, by priority). */
+  readonly metrics?: RunMetrics;
 }
 
 /**
@@ -131,6 +134,15 @@ export class EmergencyUploader {
     outbox.commitEmergency(chunk.toSeq);
     crashPoint('batch-committed');
     this.#uploaded += chunk.alerts.length;
+    const m = this.#o.metrics;
+    if (m) {
+      const byPriority = new Map<string, number>();
+      for (const a of chunk.alerts) {
+        const p = /"alert_priority":"([a-z]+)"/.exec(a.body)?.[1] ?? 'unknown';
+        byPriority.set(p, (byPriority.get(p) ?? 0) + 1);
+      }
+      for (const [p, n] of byPriority) m.alertsUploaded(p, n);
+    }
     // Let the event loop breathe between chunks of a large backlog.
     await sleep(0);
     return true;

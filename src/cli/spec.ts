@@ -19,7 +19,7 @@ const lakeSource: Record<string, FlagSpec> = {
 export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   run: {
     summary: 'process new sensor rows with the active pipeline type and upload them',
-    usage: 'edgelake run --db sensor_data.db [--once] [--lake ./lake | --s3-endpoint URL] [--type T] [--alert-webhook URL]...',
+    usage: 'edgelake run --db sensor_data.db [--once] [--lake ./lake | --s3-endpoint URL] [--type T] [--alert-webhook URL]... [--metrics-addr 127.0.0.1:9464]',
     flags: {
       db,
       'state-db': stateDb,
@@ -53,7 +53,9 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
       window: str('aggregation window (default 5m)'),
       lateness: str('allowed lateness before a window closes (default 1m)'),
       'flush-windows': bool('with --once, emit still-open windows at the end (default; --no-flush-windows keeps them)', { negatable: true }),
-      progress: bool('show progress (default; --no-progress hides it)', { negatable: true }),
+      progress: bool('show a status line: stage, rows/s, lag, objects and bytes, alerts, S3 (default; --no-progress hides it)', { negatable: true }),
+      'metrics-addr': str('serve Prometheus /metrics and /healthz on HOST:PORT, e.g. 127.0.0.1:9464 (a bare port: 127.0.0.1; default off)'),
+      'stop-grace': str('after SIGINT/SIGTERM, time for the batch in flight and alert deliveries before they are left for the next run (default 5s; a second signal stops at once)'),
     },
   },
   reprocess: {

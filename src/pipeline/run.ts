@@ -12,7 +12,11 @@ import { resolveFuzzKey } from '../meta/fuzz-key.ts';
 import { CoordinatePolicy } from '../privacy/coordinates.ts';
 import { createSink } from '../sink/index.ts';
 import { bucketName, type BucketStage } from '../sink/key.ts';
-import { STOP_GRACE_MS, type Sink } from '../sink/types.ts';
+import type { Sink } from '../sink/types.ts';
+import { formatAddress } from '../ops/addr.ts';
+import { LagProbe } from '../ops/lag.ts';
+import { RunMetrics } from '../ops/metrics.ts';
+import { startOpsServer, type OpsServer } from '../ops/server.ts';
 import type { StageEnv } from '../stages/index.ts';
 import type { PipelineType } from '../state/pipeline-types.ts';
 import { RunLock } from '../state/lock.ts';
@@ -29,6 +33,8 @@ export interface RunHooks {
   readonly log?: Logger;
   /** Called after every committed batch. */
   readonly onBatch?: (b: BatchReport) => void;
+  /** The run's metrics and status (the CLI keeps it to name the checkpoint on a forced stop); the run makes its own when absent. */
+  readonly metrics?: RunMetrics;
 }
 
 /** One committed batch. */
@@ -40,6 +46,10 @@ export interface BatchReport {
   readonly records: number;
   readonly objects: number;
   readonly bytes: number;
+  /** Records the stage wrote for the batch's rows. */
+  readonly recordsOut: number;
+  /** Read → committed, ms. */
+  readonly durationMs: number;
 }
 
 /** What a run did. */
@@ -75,6 +85,9 @@ export async function runPipeline(options: RunOptions, hooks: RunHooks = {}): Pr
   let lock: RunLock | null = null;
   let sink: Sink | null = null;
   let readers: ReaderFactory | null = null;
+  let server: OpsServer | null = null;
+  let alerts: AlertPath | null = null;
+  let finished = false;
   try {
     stateDb = options.stateDb ? openStateDb(options.stateDb) : db;
     const state = new StateStore(stateDb);
@@ -93,13 +106,25 @@ export async function runPipeline(options: RunOptions, hooks: RunHooks = {}): Pr
     if (said) log.warn(said);
     const nodeId = pin.nodeId;
     let kernels: Promise<Kernels> | null = null;
-    sink = createSink({ lake: options.lake, s3Endpoint: options.s3Endpoint, region: options.region, createBuckets: options.createBuckets });
+    const metrics = hooks.metrics ?? new RunMetrics();
+    sink = createSink({ lake: options.lake, s3Endpoint: options.s3Endpoint, region: options.region, createBuckets: options.createBuckets, observer: metrics });
     const buckets = Object.fromEntries(ALL_BUCKETS.map((s) => [s, bucketName(options.bucketPrefix, s, options.region)])) as Record<BucketStage, string>;
-    // A stop request finishes the batch in flight, but an S3 endpoint that accepts connections and
-    // never answers would hold it for retries × request timeout: after a grace period the sink is
-    // closed, the upload fails (S3_CLOSED), and the batch stays pending for the next run.
+    // A stop request finishes the batch in flight and lets the alert deliveries end, but an S3
+    // endpoint or a receiver that accepts connections and never answers would hold them for
+    // retries × timeouts: after --stop-grace the sink is closed (the upload fails with S3_CLOSED and
+    // its batch stays pending) and webhook POSTs in flight are abandoned (their alerts stay queued).
     const closing = sink;
-    hooks.signal?.addEventListener('abort', () => setTimeout(() => void closing.close().catch(() => {}), STOP_GRACE_MS).unref(), { once: true });
+    hooks.signal?.addEventListener(
+      'abort',
+      () =>
+        setTimeout(() => {
+          if (finished) return;
+          log.warn(`the stop grace (--stop-grace ${options.stopGrace / 1000} s) is over: abandoning the uploads and alert deliveries still in flight; their batch stays pending and their alerts queued for the next run, nothing is lost`);
+          void closing.close().catch(() => {});
+          alerts?.abandon();
+        }, options.stopGrace).unref(),
+      { once: true },
+    );
     privateDb = openPrivateDb(resolve(options.privateDb ?? privatePathOf(statePath)), stateDb, options.alertWebhook);
     const settings = new PrivateSettings(privateDb);
     const loadedKernels = () => (kernels ??= loadKernels(options.kernels));
@@ -113,27 +138,42 @@ export async function runPipeline(options: RunOptions, hooks: RunHooks = {}): Pr
       }));
     const env: StageEnv = { options, kernels: loadedKernels, nodeId, identity, state, sourceFile: resolve(options.db), fuzzing: fuzzingPolicy, log };
     readers = new ReaderFactory({ db, path: resolve(options.db), threads: options.readThreads, impl: options.kernels });
-    const runner = new Runner({ db, state, sink, env, buckets, log, hooks, readers });
+    const runner = new Runner({ db, state, sink, env, buckets, log, hooks: { ...hooks, metrics }, readers });
+    const withAlerts = options.alerts && options.fromId === undefined;
+    let lag: LagProbe | null = null;
+    metrics.identify(
+      { nodeId, sink: sink.kind, buckets, version: pipelineVersion(), alerts: withAlerts },
+      {
+        checkpoint: () => state.checkpoint(runner.cursor)?.lastId ?? BEFORE_FIRST_ID,
+        lag: (checkpointId) => (lag ??= new LagProbe(db)).measure(checkpointId),
+        activeType: () => options.type ?? state.activeType(),
+      },
+    );
+    if (options.metricsAddr) {
+      server = await startOpsServer({ address: options.metricsAddr, metrics });
+      // Host and port only: the logger names URLs by their redacted form.
+      log.info(`serving metrics on ${formatAddress(server.address)}: GET /metrics (Prometheus), GET /healthz${options.metricsAddr.port === 0 ? ' (port chosen by the system for --metrics-addr port 0)' : ''}`);
+    }
     // Stage 5 inside the dataflow; not when reprocessing history (--from-id), which must not alert again.
     const withheld = new CoordinatePolicy({ fuzzing: null, keepOriginal: options.keepOriginalGps });
-    const alerts =
-      options.alerts && options.fromId === undefined
-        ? await AlertPath.open({
-            db,
-            privateDb,
-            options,
-            sink,
-            buckets,
-            nodeId,
-            keyNode: () => runner.keyNode,
-            version: pipelineVersion(),
-            kernels: loadedKernels,
-            policyFor: (type) => (type === 'enriched' ? fuzzingPolicy() : Promise.resolve(withheld)),
-            activeType: () => options.type ?? state.activeType(),
-            startId: state.checkpoint('live')?.lastId ?? BEFORE_FIRST_ID,
-            log,
-          })
-        : null;
+    alerts = withAlerts
+      ? await AlertPath.open({
+          db,
+          privateDb,
+          options,
+          sink,
+          buckets,
+          nodeId,
+          keyNode: () => runner.keyNode,
+          version: pipelineVersion(),
+          kernels: loadedKernels,
+          policyFor: (type) => (type === 'enriched' ? fuzzingPolicy() : Promise.resolve(withheld)),
+          activeType: () => options.type ?? state.activeType(),
+          startId: state.checkpoint('live')?.lastId ?? BEFORE_FIRST_ID,
+          log,
+          metrics,
+        })
+      : null;
     runner.alerts = alerts;
     let summary: RunSummary;
     try {
@@ -147,6 +187,8 @@ export async function runPipeline(options: RunOptions, hooks: RunHooks = {}): Pr
     const elapsedMs = performance.now() - started;
     return { ...summary, alerts: stats, elapsedMs, rowsPerSecond: summary.rows / Math.max(elapsedMs / 1000, 1e-9) };
   } finally {
+    finished = true;
+    await server?.close().catch(() => {});
     await sink?.close().catch(() => {});
     await readers?.close().catch(() => {});
     lock?.release();

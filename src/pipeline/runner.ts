@@ -116,7 +116,7 @@ export class Runner {
   async run(): Promise<RunSummary> {
     const o = this.#env.options;
     const started = performance.now();
-    const progress = new Progress({ enabled: o.progress, stream: process.stderr });
+    const progress = new Progress({ enabled: o.progress, stream: process.stderr, status: this.#hooks.metrics });
     const signal = this.#hooks.signal;
     try {
       if (!(await this.#start())) return this.#summary(started);
@@ -178,6 +178,11 @@ export class Runner {
     return this.#keyNode;
   }
 
+  /** The checkpoint this run moves: `live`, or the replay cursor of `--from-id`. */
+  get cursor(): string {
+    return this.#cursor;
+  }
+
   #summary(started: number): RunSummary {
     const elapsedMs = performance.now() - started;
     return {
@@ -193,6 +198,7 @@ export class Runner {
   /** Waits before the next attempt (monotonic, interruptible by the stop signal); returns the next delay. */
   async #backoff(previousMs: number, err: unknown): Promise<number> {
     const ms = Math.min(BACKOFF_MAX_MS, Math.max(BACKOFF_FIRST_MS, previousMs * 2));
+    this.#hooks.metrics?.batchFailed(err);
     this.#log.warn(`${messageOf(err)} — retrying in ${Math.round(ms / 100) / 10} s`);
     await sleep(ms * (0.5 + Math.random() / 2), undefined, { signal: this.#hooks.signal }).catch(() => {});
     return ms;
@@ -209,6 +215,7 @@ export class Runner {
       try {
         await this.#sink.prepare(Object.values(this.#buckets));
         this.#findCheckpoint(await this.#manifestIfNeeded());
+        this.#hooks.metrics?.started();
         return true;
       } catch (err) {
         if (this.#env.options.once || !retryable(err)) throw err;
@@ -477,6 +484,7 @@ export class Runner {
     if (!p.recorded) this.#state.beginBatch(this.#cursor, intent);
     crashPoint('intent-recorded');
     const output = await p.output;
+    this.#hooks.metrics?.batchRead(intent.type, p.recordsIn);
     const ctx = this.#context(intent, intent.kind === 'flush');
     if (this.#live) {
       await this.#sink.put([
@@ -524,7 +532,7 @@ export class Runner {
     });
     this.#committed = { stageState, anchor };
     crashPoint('batch-committed');
-    this.#count({ type: intent.type, batchId: intent.batchId, firstId: p.firstId, lastId: intent.lastId, records: p.recordsIn, objects: output.objects.length, bytes });
+    this.#count({ type: intent.type, batchId: intent.batchId, firstId: p.firstId, lastId: intent.lastId, records: p.recordsIn, objects: output.objects.length, bytes, recordsOut: output.recordsOut, durationMs: processingMs });
   }
 
   /** At the end of `--once`: emit what a stateful stage still holds, committed like a batch. */
@@ -553,6 +561,7 @@ export class Runner {
     this.#totals.objects += b.objects;
     this.#totals.bytes += b.bytes;
     this.#totals.lastId = Math.max(this.#totals.lastId, b.lastId);
+    this.#hooks.metrics?.batchCommitted(b);
     this.#hooks.onBatch?.(b);
   }
 }
