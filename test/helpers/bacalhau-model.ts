@@ -5,7 +5,7 @@
  * - job submission (`pkg/models/job.go` ValidateSubmission + Normalize, `task.go`,
  *   `env_var.go` ValidateEnvVars, `network.go`, `resource.go`, `timeout.go`, the docker engine
  *   decoder `pkg/executor/docker/models/types.go`, the local source decoder
- *   `pkg/storage/local/types.go`);
+ *   `pkg/storage/local/types.go`; port mappings `pkg/models/network.go` PortMap.Validate);
  * - constraints: `pkg/models/selector.go` + k8s `labels.NewRequirement` (operators, values per
  *   operator, label key and value syntax) and `Requirement.Matches` for node selection;
  * - what a compute node accepts: top-level `Labels` (`pkg/node/node.go` ConfigLabelsProvider),
@@ -19,6 +19,7 @@
  * decoding would match `type:` to `Type` and drop `Typo:`), never looser.
  */
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { posix } from 'node:path';
 import { z } from 'zod';
 import type { YamlValue } from './yaml.ts';
@@ -96,12 +97,29 @@ const Resources = z.strictObject({
   GPU: z.string().regex(/^\d+$/, 'GPU count like "1"').optional(),
 });
 
+/** A port mapping (`pkg/models/network.go` Port.Validate): a name usable as an env variable, host ports from 1024, a host IP. */
+const Port = z.strictObject({
+  Name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'port name must be a valid environment variable name'),
+  Static: z.int().min(1024, 'static port is in privileged port range (1-1023)').max(65535).optional(),
+  Target: z.int().min(0).max(65535, 'invalid target port').optional(),
+  HostNetwork: z.string().refine((ip) => isIP(ip) !== 0, 'invalid host network IP address').optional(),
+});
+
 const Network = z
   .strictObject({
     Type: z.string().refine((t) => NETWORK_TYPES.some((n) => n.toLowerCase() === t.trim().toLowerCase()), `network type must be one of ${NETWORK_TYPES.join(', ')}`),
     Domains: z.array(z.string()).optional(),
+    Ports: z.array(Port).optional(),
   })
-  .refine((n) => !n.Domains?.length || n.Type.toLowerCase() === 'http', 'domains can only be set for HTTP network mode');
+  .refine((n) => !n.Domains?.length || n.Type.toLowerCase() === 'http', 'domains can only be set for HTTP network mode')
+  // PortMap.Validate: only Host and Bridge allocate ports; Host has no target ports; names and ports unique.
+  .refine((n) => !n.Ports?.length || ['host', 'full', 'bridge'].includes(n.Type.trim().toLowerCase()), 'ports can only be set for Host or Bridge network modes')
+  .refine((n) => !n.Ports?.some((p) => p.Target) || n.Type.trim().toLowerCase() === 'bridge', 'target ports cannot be set for Host network mode')
+  .refine((n) => new Set((n.Ports ?? []).map((p) => p.Name)).size === (n.Ports ?? []).length, 'duplicate port mapping name')
+  .refine((n) => {
+    const statics = (n.Ports ?? []).flatMap((p) => (p.Static ? [p.Static] : []));
+    return new Set(statics).size === statics.length;
+  }, 'duplicate port mapping static port');
 
 const Task = z
   .strictObject({
