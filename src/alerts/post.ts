@@ -1,4 +1,4 @@
-import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { STATUS_CODES, request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { redactUrl } from '../redact.ts';
 
@@ -11,7 +11,9 @@ import { redactUrl } from '../redact.ts';
  *   (a 512 MB answer used to take 1.69 GB of RSS);
  * - a connect timeout, and a deadline for the whole exchange, so a receiver that never answers
  *   or answers one byte a second is abandoned;
- * - response headers bounded by Node's default 16 KiB.
+ * - response headers bounded by Node's default 16 KiB;
+ * - nothing the receiver says is repeated (a reason phrase or body may echo its secret URL): a
+ *   failure names the status and its standard reason phrase only.
  */
 
 /** Response body bytes read at most; the rest is discarded with the connection. */
@@ -84,7 +86,8 @@ export function postJson(opts: PostOptions): Promise<PostResult> {
       const finish = () => {
         if (status >= 200 && status < 300) done({ ok: true, status });
         else if (status >= 300 && status < 400) done({ ok: false, error: `HTTP ${status} redirect${locationOf(res, url)} not followed (alerts go only to the configured receiver)` });
-        else done({ ok: false, error: `HTTP ${status} ${res.statusMessage ?? ''}`.trim() });
+        // The standard reason phrase, never the receiver's own: a receiver may echo its URL there (a 500 "at /services/T000/B000/XXXX").
+        else done({ ok: false, error: `HTTP ${status} ${STATUS_CODES[status] ?? ''}`.trim() });
         res.destroy();
         req.destroy();
       };
