@@ -6,7 +6,8 @@
  * canary of its own). They go through every stage into S3 and into a lake folder (with a separate
  * `--state-db`), through a follower that loses its receiver and then S3, and through bad
  * configuration. Then the canaries are searched for in: every process's stdout and stderr,
- * `pipeline history` (also --json), `pipeline get`, `state show` (also --json), every row of every
+ * `pipeline history` (also --json), `pipeline get`, `state show` (also --json), the follower's
+ * Prometheus `/metrics` and `/healthz` (during the outage and after), every row of every
  * table of the state databases and the private files, the raw bytes of every database file and
  * its -wal/-shm (also while the follower runs), the lock files, every lake object and s3rver's
  * whole store (bodies beside their metadata files).
@@ -22,6 +23,7 @@ import { refusedPort, startRecorder, startTrap, type Recorder, type Trap } from 
 import { S3RVER_ENV, startS3Server, type S3ServerHandle } from './helpers/s3server.ts';
 import { Scan, walkFiles } from './helpers/scan.ts';
 import { checkpointId, maxId, query } from './helpers/sensor-db.ts';
+import { metricsAddress } from './helpers/ops.ts';
 import { until } from './helpers/until.ts';
 import { redact, redactUrl } from '../src/redact.ts';
 
@@ -114,12 +116,21 @@ describe('webhook secrets appear nowhere', () => {
     const privateFile = `${db}.private`;
     const okNames = webhooks.filter((u) => u.includes(`:${ok.port}/`)).map((u) => redactUrl(u));
     const landed = checkpointId(db)!;
-    const run = spawnBuilt(['run', '--db', db, '--s3-endpoint', s3.endpoint, '--node-id', 'canary', '--alert-rate-limit', '0', '--batch-timeout', '200ms', '--poll-interval', '50ms', '--no-progress', ...hooks()], {
+    const run = spawnBuilt(['run', '--db', db, '--s3-endpoint', s3.endpoint, '--node-id', 'canary', '--alert-rate-limit', '0', '--batch-timeout', '200ms', '--poll-interval', '50ms', '--metrics-addr', '127.0.0.1:0', '--no-progress', ...hooks()], {
       env: S3RVER_ENV,
       timeoutMs: 80_000,
     });
     const writer = spawnBuilt(['simulate', '--db', db, '--duration', '16s', '--rate', '60', '--sensors', '4', '--anomaly-rate', '0.2', '--seed', '9']);
+    // Prometheus series and the health check name receivers too (queue depth, POSTs per receiver).
+    const scrapeOps = async (when: string) => {
+      for (const path of ['/metrics', '/healthz']) {
+        const res = await fetch(`http://${addr}${path}`);
+        outputs.push({ what: `GET ${path} ${when}`, r: { code: res.status, signal: null, stdout: await res.text(), stderr: '' } });
+      }
+    };
+    let addr = '';
     try {
+      addr = await metricsAddress(run);
       const received = ok.firstSeen.size;
       await until('live alerts at the reachable receivers', () => ok.firstSeen.size > received + 10, 30_000);
       await ok.stop();
@@ -129,12 +140,14 @@ describe('webhook secrets appear nowhere', () => {
       // While it runs: the live database files, -wal and -shm included, byte for byte.
       midRun = new Scan(NEEDLES);
       for (const f of walkFiles(dir)) midRun.file(f);
+      await scrapeOps('during the outage');
       await s3.restart();
       await ok.restart();
       assert.equal((await writer.exited).code, 0);
       const rows = maxId(db);
       await until('every row landed after S3 returned', () => checkpointId(db) === rows, 40_000);
       assert.ok(rows > landed, 'the writer added rows');
+      await scrapeOps('after the outage');
     } finally {
       run.child.kill('SIGTERM');
     }
@@ -143,6 +156,8 @@ describe('webhook secrets appear nowhere', () => {
     assert.equal(r.code, 0, describeResult(r));
     assert.match(r.stderr, /alert webhook http:\/\/127\.0\.0\.1:\d+ #[0-9a-f]{8} keeps failing/, 'failing receivers are reported, by name');
     assert.equal(midRun.hits.length, 0, `canaries in the live files: ${JSON.stringify(midRun.hits.slice(0, 3))}`);
+    const metrics = outputs.find((o) => o.what === 'GET /metrics after the outage')!.r.stdout;
+    for (const name of webhooks.map((u) => redactUrl(u))) assert.ok(metrics.includes(name), `the metrics name receiver ${name}`);
   });
 
   test('a receiver has one name in logs and state rows: the log redactor leaves a redactUrl name as it is and still redacts the URL beside it', () => {
@@ -205,6 +220,6 @@ describe('webhook secrets appear nowhere', () => {
     control.text('control', `…/services/T000/B000/${C.slackToken.toUpperCase()}…`);
     assert.equal(control.hits.length, 1);
     assert.deepEqual(scan.hits.concat(midRun.hits), [], 'canaries found');
-    t.diagnostic(`canaries found = 0 (${NEEDLES.length} canaries); final scan: ${scan.summary()}; during the follower's outage: ${midRun.summary()}; ${outputs.length} CLI runs' stdout and stderr`);
+    t.diagnostic(`canaries found = 0 (${NEEDLES.length} canaries); final scan: ${scan.summary()}; during the follower's outage: ${midRun.summary()}; ${outputs.length} outputs (each CLI run's stdout and stderr, the follower's /metrics and /healthz)`);
   });
 });
