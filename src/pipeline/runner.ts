@@ -13,6 +13,8 @@ import { nodeKeyPart, type BucketStage } from '../sink/key.ts';
 import type { Sink } from '../sink/types.ts';
 import { createStage, type StageEnv } from '../stages/index.ts';
 import type { BatchContext, Stage, StageOutput } from '../stages/types.ts';
+import type { ColumnarBatch } from '../batch.ts';
+import type { StageSpec } from '../pool/types.ts';
 import { manifestObject, readManifest } from '../state/manifest.ts';
 import type { PipelineType } from '../state/pipeline-types.ts';
 import { BEFORE_FIRST_ID, type Checkpoint, type PendingBatch, type StateStore } from '../state/store.ts';
@@ -34,17 +36,26 @@ export interface RunnerDeps {
   readonly readers: ReaderFactory;
 }
 
-/** A batch read and processed (compression possibly still running), not yet uploaded. */
+/** A batch handed out for reading and processing, in id order; `ready` once it is read and processed. */
 interface Prepared {
-  readonly intent: PendingBatch;
-  /** True when the intent is already recorded (a replay of a pending batch). */
+  /** The end of the id range the batch covers: the next batch reads after it. */
+  readonly rangeEnd: number;
+  /** True when its intent is already recorded (a replay of a pending batch). */
   readonly recorded: boolean;
+  readonly t0: number;
+  /** The batch read and processed (compression possibly still running); null when its range held no row. */
+  readonly ready: Promise<Ready | null>;
+}
+
+/** A batch read and processed, not yet uploaded. */
+interface Ready {
+  /** The intent to record; its `afterId` is the checkpoint it commits from (set at commit time for new batches). */
+  readonly intent: PendingBatch;
   readonly firstId: number;
   readonly recordsIn: number;
   readonly rawBytes: number;
   /** Event times of the batch's rows (for latency metrics once durable). */
   readonly eventMs: Float64Array;
-  readonly t0: number;
   readonly output: Promise<StageOutput>;
   /** Stage state after this batch, as stored with the checkpoint (JSON of StoredStageState) or null. */
   readonly state: Promise<string | null>;
@@ -89,6 +100,10 @@ export class Runner {
   #stored: StoredStageState | null = null;
   /** The last committed checkpoint as the manifest states it: its stage state text and anchor. */
   #committed: { stageState: string | null; anchor: string | null } = { stageState: null, anchor: null };
+  /** Where the checkpoint is (the last committed id): new batches commit from here (compare-and-swap). */
+  #checkpointAt = BEFORE_FIRST_ID;
+  /** The alert path's turn: batches are observed in the order they were prepared. */
+  #observed: Promise<unknown> = Promise.resolve();
   /** The stateful stage active after the last *prepared* batch (ahead of the checkpoint while batches are in flight). */
   #active: PipelineType | null = null;
   /** Parked states after the last prepared batch (known once its flush, if any, resolves). */
@@ -308,28 +323,31 @@ export class Runner {
     this.#active = stored?.type ?? null;
     this.#parked = Promise.resolve({ ...(stored?.parked ?? {}) });
     for (const [type, stage] of this.#stages) stage.restoreState?.(storedStateOf(stored, type));
+    this.#checkpointAt = cp.lastId;
     const queue: Prepared[] = [];
     let next = cp.lastId;
     let replay = cp.pending;
     try {
       for (;;) {
         while (queue.length < PIPELINE_DEPTH && (replay || next < maxId) && !signal?.aborted) {
-          const p = replay?.kind === 'flush' ? await this.#prepareFlush(replay) : await this.#prepare(next, replay);
+          const p = replay?.kind === 'flush' ? await this.#prepareFlush(replay) : await this.#prepare(next, replay, maxId);
           replay = null;
           if (!p) break;
           queue.push(p);
-          next = p.intent.lastId;
+          next = p.rangeEnd;
         }
         const head = queue.shift();
         if (!head) return;
-        await this.#commit(head);
-        progress.update(this.#totals.rows, maxId - head.intent.lastId);
+        const ready = await head.ready;
+        if (!ready) continue; // an id range without rows (deleted under us): nothing to land
+        await this.#commit(head, ready);
+        progress.update(this.#totals.rows, maxId - ready.intent.lastId);
       }
     } finally {
       // Batches prepared but not committed are dropped: nothing of theirs was uploaded. So is any
       // read-ahead: the next drain starts again from the checkpoint, and the source may change meanwhile.
       for (const r of this.#readers.values()) r.reset();
-      await Promise.allSettled(queue.map((p) => p.output));
+      await Promise.allSettled(queue.map((p) => p.ready.then((r) => r?.output)));
     }
   }
 
@@ -391,12 +409,18 @@ export class Runner {
     return s;
   }
 
-  /** Reads the next batch (or the pending one) and starts processing it; null when there are no rows. */
-  async #prepare(afterId: number, pending: PendingBatch | null): Promise<Prepared | null> {
+  /**
+   * Hands out the next batch after `afterId` (or the pending one): to a worker for a stateless
+   * row stage (it reads, encodes and compresses the whole batch itself), else read here and
+   * processed by the stage on this thread. Null when there are no rows.
+   */
+  async #prepare(afterId: number, pending: PendingBatch | null, maxId: number): Promise<Prepared | null> {
     const o = this.#env.options;
     const type = pending?.type ?? o.type ?? this.#state.activeType();
     const stage = await this.#stage(type);
     const prevType = this.#active !== null && this.#active !== type ? this.#active : null;
+    // A switch away from a stateful stage flushes it here first: that batch stays on this thread.
+    if (!prevType && !stage.restoreState && this.#newReaders.threadsFor() > 0) return this.#prepareInWorker(afterId, pending, type, stage, maxId);
     const prev = prevType ? await this.#stage(prevType) : null;
     const t0 = performance.now();
     const batch = await (pending
@@ -407,7 +431,7 @@ export class Runner {
       return null;
     }
     // Stage 5 sees every row the stage reads, before any upload: alerts never wait for the lake.
-    await this.alerts?.observe(batch, pending?.afterId ?? afterId, type);
+    await this.#observe(Promise.resolve(batch), pending?.afterId ?? afterId, type);
     const lastId = batch.id[batch.length - 1];
     const intent: PendingBatch = pending ?? {
       type,
@@ -435,10 +459,71 @@ export class Runner {
     this.#parked = parked;
     const live = stage.restoreState ? type : null;
     const state = Promise.all([parked, processed]).then(([pk, p]) => storedText(live, live === null ? null : (p.state ?? null), pk));
-    const prepared: Prepared = { intent, recorded: pending !== null, firstId: batch.id[0], recordsIn: batch.length, rawBytes: batch.rawBytes, eventMs: batch.eventMs, t0, output, state };
     this.#active = live;
     void output.catch(() => {});
-    return prepared;
+    const ready: Ready = { intent, firstId: batch.id[0], recordsIn: batch.length, rawBytes: batch.rawBytes, eventMs: batch.eventMs, output, state };
+    return { rangeEnd: lastId, recorded: pending !== null, t0, ready: Promise.resolve(ready) };
+  }
+
+  /**
+   * A batch of a stateless row stage, in a worker: the id range is cut here — from the next id
+   * after `afterId` (one indexed lookup, so gaps cost nothing) for at most `--batch-size` ids, up
+   * to `maxId` — and the worker reads, runs the stage and compresses. Returns at once, so the
+   * next batch goes to the other worker meanwhile; results are committed in id order.
+   */
+  async #prepareInWorker(afterId: number, pending: PendingBatch | null, type: PipelineType, stage: Stage, maxId: number): Promise<Prepared | null> {
+    const o = this.#env.options;
+    let until: number;
+    if (pending) until = pending.lastId;
+    else {
+      const first = this.#reader('control').nextId(afterId);
+      if (first === null || first > maxId) return null;
+      until = Math.min(Math.max(afterId, first - 1) + o.batchSize, maxId);
+    }
+    const t0 = performance.now();
+    const startedMs = pending?.startedMs ?? Date.now();
+    const keyNode = pending?.keyNode ?? this.#keyNode;
+    const proto: PendingBatch = { type, batchId: pending?.batchId ?? '', afterId, lastId: until, limit: pending ? Math.max(o.batchSize, pending.limit) : o.batchSize, startedMs, keyNode };
+    const ctx = this.#context(proto, false);
+    const spec = await this.#workerSpec(type, stage);
+    const done = this.#newReaders.pool().then((pool) => pool.stage({ db: resolve(o.db), afterId, untilId: until, limit: proto.limit, spec, ctx }));
+    void done.catch(() => {});
+    // Stage 5 sees the batch as soon as the worker hands it back, in prepare order, before any upload.
+    void this.#observe(done.then((r) => r.batch), afterId, type).catch(() => {});
+    const parked = this.#parked;
+    const ready = done.then(async ({ batch, output }): Promise<Ready | null> => {
+      if (batch.length === 0) {
+        if (pending) throw new PipelineError('SOURCE_CHANGED', `the pending batch of ids ${pending.afterId + 1}-${pending.lastId} is gone from the source`);
+        return null;
+      }
+      const lastId = batch.id[batch.length - 1];
+      const intent: PendingBatch = pending ?? { ...proto, batchId: `${this.#env.nodeId}-${type}-${batch.id[0]}-${lastId}`, lastId };
+      const pk = { ...(await parked) };
+      delete pk[type];
+      return { intent, firstId: batch.id[0], recordsIn: batch.length, rawBytes: batch.rawBytes, eventMs: batch.eventMs, output: Promise.resolve(output), state: Promise.resolve(storedText(null, null, pk)) };
+    });
+    this.#active = null;
+    void ready.catch(() => {});
+    return { rangeEnd: until, recorded: pending !== null, t0, ready };
+  }
+
+  /** What a worker needs to build `stage` itself (plain data; the fuzzing key stays in this process). */
+  async #workerSpec(type: PipelineType, stage: Stage): Promise<StageSpec> {
+    const reader = this.#reader(type);
+    const o = this.#env.options;
+    const spec = { type: type as StageSpec['type'], columns: [...reader.columns], extras: [...reader.extras], keepTimestampText: reader.columns.includes('timestamp') && (stage.everyColumn === true || stage.columns.includes('timestamp')) };
+    if (type !== 'enriched') return spec;
+    const policy = await this.#env.fuzzing();
+    return { ...spec, enriched: { fuzzKey: policy.fuzzingKey()!, radiusKm: o.fuzzRadiusKm, keepOriginalGps: o.keepOriginalGps, sourceFile: this.#env.sourceFile, identity: this.#env.identity } };
+  }
+
+  /** Hands batches to the alert path in the order they were prepared. */
+  #observe(batch: Promise<ColumnarBatch>, afterId: number, type: PipelineType): Promise<void> {
+    const alerts = this.alerts;
+    if (!alerts) return Promise.resolve();
+    const turn = Promise.all([this.#observed, batch]).then(([, b]) => alerts.observe(b, afterId, type));
+    this.#observed = turn.catch(() => {});
+    return turn;
   }
 
   /**
@@ -475,13 +560,17 @@ export class Runner {
     // so rows arriving for a flushed window on a later run become corrections, not a second window.
     const state = storedText(type, out.state ?? null, carried.parked ?? {});
     const output = { ...out, details: { flush: true, ...(out.details ?? {}) } };
-    return { intent, recorded: pending !== null, firstId: cp.lastId, recordsIn: 0, rawBytes: 0, eventMs: new Float64Array(0), t0, output: Promise.resolve(output), state: Promise.resolve(state) };
+    const ready: Ready = { intent, firstId: cp.lastId, recordsIn: 0, rawBytes: 0, eventMs: new Float64Array(0), output: Promise.resolve(output), state: Promise.resolve(state) };
+    return { rangeEnd: cp.lastId, recorded: pending !== null, t0, ready: Promise.resolve(ready) };
   }
 
   /** Records the intent, writes the manifest, uploads, writes the metrics, commits. */
-  async #commit(p: Prepared): Promise<void> {
-    const { intent } = p;
-    if (!p.recorded) this.#state.beginBatch(this.#cursor, intent);
+  async #commit(head: Prepared, r: Ready): Promise<void> {
+    // A new batch commits from where the checkpoint is now: the rows between it and the batch's
+    // range start do not exist (a range starts right after the previous one, or after a gap).
+    const intent: PendingBatch = head.recorded ? r.intent : { ...r.intent, afterId: this.#checkpointAt };
+    const p = { ...r, t0: head.t0 };
+    if (!head.recorded) this.#state.beginBatch(this.#cursor, intent);
     crashPoint('intent-recorded');
     const output = await p.output;
     this.#hooks.metrics?.batchRead(intent.type, p.recordsIn);
@@ -531,14 +620,16 @@ export class Runner {
       details: output.details && Object.keys(output.details).length ? JSON.stringify(output.details) : null,
     });
     this.#committed = { stageState, anchor };
+    this.#checkpointAt = intent.lastId;
     crashPoint('batch-committed');
     this.#count({ type: intent.type, batchId: intent.batchId, firstId: p.firstId, lastId: intent.lastId, records: p.recordsIn, objects: output.objects.length, bytes, recordsOut: output.recordsOut, durationMs: processingMs });
   }
 
   /** At the end of `--once`: emit what a stateful stage still holds, committed like a batch. */
   async #finalFlush(): Promise<void> {
+    this.#checkpointAt = this.#state.checkpoint(this.#cursor)!.lastId;
     const p = await this.#prepareFlush(null);
-    if (p) await this.#commit(p);
+    if (p) await this.#commit(p, (await p.ready)!);
   }
 
   #context(intent: PendingBatch, final: boolean): BatchContext {

@@ -20,7 +20,7 @@ import { PartialMerger, SensorSlots } from './merge.ts';
 import { workerExecArgv } from './exec-argv.ts';
 import { reviveBatch } from './read-columns.ts';
 import type { PoolResult, PoolTask, StageTask } from './types.ts';
-import type { StageResult } from './stage-run.ts';
+import { errorOf, type StageResult } from './stage-run.ts';
 
 /** Options of KernelPool.open. */
 export interface KernelPoolOptions {
@@ -130,6 +130,9 @@ export class KernelPool {
       maxQueue: maxInFlight,
       execArgv,
       atomics: 'disabled',
+      // A worker's garbage is short-lived (one batch's strings): a small young generation keeps it
+      // from piling tens of MB per thread on a node whose whole budget is ~300 MB.
+      resourceLimits: { maxYoungGenerationSizeMb: 8 },
     });
     const pool = new KernelPool(piscina, impl, taskRows, maxInFlight);
     // One empty task per thread loads the kernels up front, so the first real batch is not slowed down.
@@ -222,7 +225,9 @@ export class KernelPool {
    * objects and the batch it read (transferred). Rejects like SensorReader.read or the stage.
    */
   async stage(task: Omit<StageTask, 'kernel' | 'impl'>): Promise<StageResult> {
-    const r = await this.#run('stage', { ...task, kernel: 'stage', impl: this.#impl });
+    const done = await this.#run('stage', { ...task, kernel: 'stage', impl: this.#impl });
+    if ('failed' in done) throw errorOf(done.failed);
+    const r = done;
     return { batch: reviveBatch(r.batch), output: { ...r.output, objects: r.output.objects.map((o) => ({ ...o, body: Buffer.from(o.body.buffer, o.body.byteOffset, o.body.byteLength) })) } };
   }
 

@@ -2,7 +2,7 @@
 import type { ColumnarBatch } from '../batch.ts';
 import type { NodeIdentity } from '../meta/identity.ts';
 import type { BatchContext } from '../stages/types.ts';
-import type { StageResult } from './stage-run.ts';
+import type { StageFailure, StageResult } from './stage-run.ts';
 import type { ColumnName } from '../source/schema.ts';
 import type { AggregateInput, FuzzInput, FuzzOutput, KernelImpl, ValidateInput, ValidationLimits } from '../kernels/types.ts';
 
@@ -86,5 +86,5 @@ export interface PoolResult {
   fuzz: FuzzOutput;
   readAggregate: RangePartials;
   readColumns: ColumnarBatch;
-  stage: StageResult;
+  stage: StageResult | StageFailure;
 }

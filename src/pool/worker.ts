@@ -10,7 +10,7 @@ import { loadWasmKernels } from '../kernels/wasm.ts';
 import { packPartials } from '../kernels/partial.ts';
 import { readAggregateRange } from './read-range.ts';
 import { batchBuffers, readColumnsRange } from './read-columns.ts';
-import { runStageTask } from './stage-run.ts';
+import { failureOf, runStageTask } from './stage-run.ts';
 import type { KernelImpl, Kernels } from '../kernels/types.ts';
 import type { PoolTask } from './types.ts';
 
@@ -53,7 +53,12 @@ export async function run(task: PoolTask): Promise<unknown> {
       return Piscina.move({ [Piscina.transferableSymbol]: batchBuffers(batch), [Piscina.valueSymbol]: batch } as unknown as Parameters<typeof Piscina.move>[0]);
     }
     case 'stage': {
-      const r = await runStageTask(task, k);
+      let r: Awaited<ReturnType<typeof runStageTask>>;
+      try {
+        r = await runStageTask(task, k);
+      } catch (err) {
+        return failureOf(err);
+      }
       // Only bodies that own their whole ArrayBuffer move: a small Buffer may sit in Node's shared pool, which must stay here.
       const bodies = r.output.objects.filter((o) => o.body.byteOffset === 0 && o.body.byteLength === o.body.buffer.byteLength).map((o) => o.body.buffer).filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
       return Piscina.move({ [Piscina.transferableSymbol]: [...new Set([...batchBuffers(r.batch), ...bodies])], [Piscina.valueSymbol]: r } as unknown as Parameters<typeof Piscina.move>[0]);

@@ -1,6 +1,7 @@
 import type { ColumnarBatch } from '../batch.ts';
 import { sensorSeeds, type Kernels } from '../kernels/index.ts';
 import type { PipelineType } from '../state/pipeline-types.ts';
+import { fragment, type JsonWriter } from '../encode/json-writer.ts';
 
 /**
  * The one place that decides which coordinates leave the node (issue 11): the enriched stage's
@@ -46,6 +47,8 @@ export interface BatchCoordinates {
   readonly originalGps: boolean;
   /** The `,"_privacy":{…}` member of a row, or null when the policy withholds (no block). */
   readonly privacy: ((row: number) => string) | null;
+  /** The same member written as bytes (the stage's records). */
+  readonly writePrivacy: ((w: JsonWriter, row: number) => void) | null;
   /** Rows whose coordinates were fuzzed. */
   readonly fuzzedRows: number;
 }
@@ -87,7 +90,7 @@ export class CoordinatePolicy {
     const f = this.#fuzzing;
     if (!f) {
       const none = new Float64Array(batch.length).fill(NaN);
-      return { gps: { latitude: none, longitude: none }, originalGps: this.#keepOriginal, privacy: null, fuzzedRows: 0 };
+      return { gps: { latitude: none, longitude: none }, originalGps: this.#keepOriginal, privacy: null, writePrivacy: null, fuzzedRows: 0 };
     }
     const lat = batch.numeric.latitude;
     const lon = batch.numeric.longitude;
@@ -101,10 +104,18 @@ export class CoordinatePolicy {
     const { fuzzed, distanceM } = out;
     let fuzzedRows = 0;
     for (let r = 0; r < fuzzed.length; r++) fuzzedRows += fuzzed[r];
+    const yesBytes = fragment(yes);
+    const noBytes = fragment(no);
     return {
       gps: { latitude: out.latitude, longitude: out.longitude },
       originalGps: this.#keepOriginal,
       privacy: (r) => (fuzzed[r] === 1 ? yes + Math.round(distanceM[r] * 1000) / 1000 + '}' : no),
+      writePrivacy: (w, r) => {
+        if (fuzzed[r] !== 1) return w.raw(noBytes);
+        w.raw(yesBytes);
+        w.number(Math.round(distanceM[r] * 1000) / 1000);
+        w.byte(125);
+      },
       fuzzedRows,
     };
   }

@@ -45,6 +45,15 @@ export const TEXT_COLUMNS = READING_COLUMNS.filter((c) => c.kind === 'text' && c
   (c) => c.name,
 ) as TextColumn[];
 
+/**
+ * The run of columns that describe a sensor rather than a moment (they repeat on a sensor's
+ * rows), in table order: encoders write them as one cached fragment per sensor.
+ */
+export const SENSOR_SEGMENT = [
+  'firmware_version', 'model', 'manufacturer', 'location', 'latitude', 'longitude', 'original_timezone', 'synced',
+  'serial_number', 'manufacture_date', 'deployment_type', 'installation_date', 'height_meters', 'orientation_degrees', 'instance_id', 'sensor_type',
+] as const satisfies readonly ColumnName[];
+
 /** The five physical metrics every analytic stage works on, in kernel order (metric index 0..4). */
 export const METRICS = ['temperature', 'humidity', 'pressure', 'vibration', 'voltage'] as const;
 export type Metric = (typeof METRICS)[number];

@@ -5,10 +5,14 @@ import type { NodeIdentity } from '../meta/identity.ts';
 import { NodeSnapshotter } from '../meta/snapshot.ts';
 import { CoordinatePolicy } from '../privacy/coordinates.ts';
 import { READING_COLUMNS } from '../source/schema.ts';
+import { fragment } from '../encode/json-writer.ts';
 import { writeRowObjects } from './rows.ts';
-import { typedColumnsEncoder } from './typed.ts';
+import { typedColumnsWriter } from './typed.ts';
 import type { BatchContext, Stage, StageOutput } from './types.ts';
-import { validateBatch } from './validation.ts';
+import { VALID_JSON, validateBatch } from './validation.ts';
+
+const VALIDATION = fragment(',"_validation":');
+const VALID = fragment(',"_validation":' + VALID_JSON);
 
 /** Options of {@link createEnrichedStage}. */
 export interface EnrichedStageOptions {
@@ -62,19 +66,38 @@ export function createEnrichedStage(opts: EnrichedStageOptions): Stage {
       const t0 = performance.now();
       const v = validateBatch(batch, opts.kernels, ctx.startedMs, limits);
       const coords = policy.apply(batch, ctx.nowMs);
-      const columns = typedColumnsEncoder(batch, coords);
-      const privacy = coords.privacy!;
+      const columns = typedColumnsWriter(batch, coords);
+      const privacy = coords.writePrivacy!;
       const now = JSON.stringify(new Date(ctx.nowMs).toISOString());
-      const lineageHead = `,"_lineage":{"source_file":${sourceFile},"source_row_id":`;
+      const lineageHead = fragment(`,"_lineage":{"source_file":${sourceFile},"source_row_id":`);
       const lineageTail = `,"processing_timestamp":${now},"pipeline_version":${JSON.stringify(ctx.version)}}`;
       const snapshot = snapshotter.json(ctx.nowMs);
       // The stage's own work on the batch: validation, seeds, fuzzing, snapshot. Encoding and
       // compression follow and are counted in pipeline_metrics.processing_time.
       const executionMs = Math.round((performance.now() - t0) * 1000) / 1000;
-      const metadata = `,"_bacalhau_metadata":{${jobPart},"node_id":${JSON.stringify(ctx.nodeId)},"execution_time_ms":${executionMs},"node_snapshot":${snapshot}}`;
+      const metadata = fragment(`,"_bacalhau_metadata":{${jobPart},"node_id":${JSON.stringify(ctx.nodeId)},"execution_time_ms":${executionMs},"node_snapshot":${snapshot}}`);
       const ids = batch.id;
-      const objects = await writeRowObjects(batch, ctx, 'enriched', 'enriched', (r, stamp) => {
-        return columns(r) + ',"_validation":' + v.json(r) + privacy(r) + metadata + lineageHead + ids[r] + lineageTail + ',' + stamp + '}';
+      // `end` differs per hour group (its stamp): the lineage tail is joined to each once.
+      const tails = new Map<Uint8Array, Uint8Array>();
+      const tailAndEnd = (end: Uint8Array) => {
+        let t = tails.get(end);
+        if (!t) tails.set(end, (t = Buffer.concat([Buffer.from(lineageTail), end])));
+        return t;
+      };
+      const objects = await writeRowObjects(batch, ctx, 'enriched', 'enriched', (w, r, end) => {
+        columns(w, r);
+        const json = v.json(r);
+        if (json === VALID_JSON) w.raw(VALID);
+        else {
+          w.raw(VALIDATION);
+          w.utf8(json);
+        }
+        privacy(w, r);
+        w.raw(metadata);
+        w.raw(lineageHead);
+        w.number(ids[r]);
+        // Ends with the lineage tail and the record's close: one fragment per batch.
+        w.raw(tailAndEnd(end));
       });
       return { objects, recordsOut: batch.length, invalidCount: v.invalidCount, details: { rejected: v.summary } };
     },

@@ -1,6 +1,7 @@
 import type { ColumnarBatch } from '../batch.ts';
 import { hourStart, rowObjectKey, type BucketStage } from '../sink/key.ts';
-import { GzipLines } from '../sink/jsonl.ts';
+import { JsonWriter, fragment } from '../encode/json-writer.ts';
+import { GzipStream } from '../encode/gzip-stream.ts';
 import type { SinkObject } from '../sink/types.ts';
 import type { PipelineType } from '../state/pipeline-types.ts';
 import type { BatchContext } from './types.ts';
@@ -51,45 +52,52 @@ export function pipelineStamp(type: PipelineType | 'alerts', ctx: Pick<BatchCont
   })}`;
 }
 
+/** Writes one record of row `row` (without the newline), ending with `end`: `,"_pipeline":{…}}`, the stamp of its group and the closing brace. */
+export type RowWriter = (w: JsonWriter, row: number, end: Uint8Array) => void;
+
 /**
- * The shared back half of every row-shaped stage: one object per hour group, each line made by
- * `encode(row, stamp)`, where `stamp` is the `_pipeline` member for that group. Groups with the
- * same hour (event-time rows and fallback rows) are merged into one object so keys stay unique.
- * Encoding waits whenever compression falls behind (GzipLines.full), so the memory a batch takes
- * is its compressed output plus ~1 MiB per object, not its whole JSON text.
+ * The shared back half of every row-shaped stage: one object per hour group, each record written
+ * as bytes by `write(w, row, end)` (src/encode/json-writer.ts), where `end` closes the record
+ * with the `_pipeline` member of that group. Groups with the same hour (event-time rows and fallback
+ * rows) are merged into one object so keys stay unique. Encoding waits whenever compression falls
+ * behind (GzipStream.full), so the memory a batch takes is its compressed output plus a couple of
+ * MiB per object, never its whole JSON text.
  */
-export async function writeRowObjects(
-  batch: ColumnarBatch,
-  ctx: BatchContext,
-  type: PipelineType,
-  bucket: BucketStage,
-  encode: (row: number, stamp: string) => string,
-): Promise<SinkObject[]> {
-  const byHour = new Map<number, { lines: GzipLines; first: number; last: number }>();
+export async function writeRowObjects(batch: ColumnarBatch, ctx: BatchContext, type: PipelineType, bucket: BucketStage, write: RowWriter): Promise<SinkObject[]> {
+  const byHour = new Map<number, { gz: GzipStream; w: JsonWriter; first: number; last: number; lines: number }>();
   try {
     for (const g of groupByHour(batch, ctx.startedMs)) {
-      const stamp = pipelineStamp(type, ctx, g.fallback);
+      const end = fragment(',' + pipelineStamp(type, ctx, g.fallback) + '}');
       let acc = byHour.get(g.hourMs);
-      if (!acc) byHour.set(g.hourMs, (acc = { lines: new GzipLines(ctx.gzipLevel), first: Infinity, last: -Infinity }));
-      const { lines } = acc;
+      if (!acc) {
+        const gz = new GzipStream(ctx.gzipLevel);
+        byHour.set(g.hourMs, (acc = { gz, w: gz.jsonWriter(), first: Infinity, last: -Infinity, lines: 0 }));
+      }
+      const { w, gz } = acc;
+      const ids = batch.id;
       for (const r of g.rows) {
-        lines.add(encode(r, stamp));
-        const id = batch.id[r];
+        write(w, r, end);
+        w.byte(10);
+        const id = ids[r];
         if (id < acc.first) acc.first = id;
         if (id > acc.last) acc.last = id;
-        if (lines.full) await lines.drained();
+        if (gz.full) await gz.drained();
       }
+      acc.lines += g.rows.length;
     }
   } catch (err) {
-    for (const acc of byHour.values()) void acc.lines.finish().catch(() => {});
+    for (const acc of byHour.values()) acc.gz.destroy();
     throw err;
   }
   return Promise.all(
-    [...byHour].map(async ([hourMs, acc]) => ({
-      bucket: ctx.buckets[bucket],
-      key: rowObjectKey({ dataset: 'sensor_readings', hourMs, nodeKey: ctx.keyNode, firstId: acc.first, lastId: acc.last }),
-      body: await acc.lines.finish(),
-      records: acc.lines.lines,
-    })),
+    [...byHour].map(async ([hourMs, acc]) => {
+      acc.w.flush();
+      return {
+        bucket: ctx.buckets[bucket],
+        key: rowObjectKey({ dataset: 'sensor_readings', hourMs, nodeKey: ctx.keyNode, firstId: acc.first, lastId: acc.last }),
+        body: await acc.gz.finish(),
+        records: acc.lines,
+      };
+    }),
   );
 }

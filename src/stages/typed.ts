@@ -1,4 +1,5 @@
 import type { ColumnarBatch } from '../batch.ts';
+import { JsonWriter, fragment } from '../encode/json-writer.ts';
 import { READING_COLUMNS, type NumericColumn, type TextColumn } from '../source/schema.ts';
 
 /**
@@ -26,55 +27,95 @@ const BOOLEAN_COLUMNS = new Set(['anomaly_flag', 'synced']);
 const INTEGER_COLUMNS = new Set(['status_code']);
 
 /**
- * Builds the encoder of a batch's typed columns: `encode(row)` returns the record's opening
- * `{"id":…,"timestamp":…,…,"sensor_type":…` (no closing brace), in the contract's column order.
- * Dictionary values are JSON-escaped once per batch, not once per row; no per-row objects.
+ * Builds the writer of a batch's typed columns: `write(w, row)` writes the record's opening
+ * `{"id":…,"timestamp":…,…,"sensor_type":…` (no closing brace), in the contract's column order,
+ * as bytes (src/encode/json-writer.ts). Dictionary values are encoded once per batch with their
+ * key, not once per row; no per-row strings.
  */
-export function typedColumnsEncoder(batch: ColumnarBatch, opts: TypedColumnsOptions = {}): (row: number) => string {
-  const parts: Array<(row: number) => string> = [];
+export function typedColumnsWriter(batch: ColumnarBatch, opts: TypedColumnsOptions = {}): (w: JsonWriter, row: number) => void {
+  const parts: Array<(w: JsonWriter, row: number) => void> = [];
+  const numberPart = (key: Uint8Array, nul: Uint8Array, values: Float64Array) => (w: JsonWriter, r: number) => {
+    const v = values[r];
+    if (v - v !== 0) return w.raw(nul);
+    w.raw(key);
+    w.number(v);
+  };
   for (const { name, kind } of READING_COLUMNS) {
     if (name === 'id') continue;
-    const key = `,"${name}":`;
+    const key = fragment(`,"${name}":`);
+    const nul = fragment(`,"${name}":null`);
     if (name === 'timestamp') {
       const ev = batch.eventMs;
       const iso = isoFormatter();
-      parts.push((r) => {
+      parts.push((w, r) => {
         const s = iso(ev[r]);
-        return s === null ? key + 'null' : key + '"' + s + '"';
+        if (s === null) return w.raw(nul);
+        w.raw(key);
+        w.byte(34);
+        w.ascii(s);
+        w.byte(34);
       });
     } else if (opts.absentAsNull && !batch.columns.includes(name)) {
-      parts.push(() => key + 'null');
-      if (name === 'longitude' && opts.originalGps) parts.push(() => ',"original_latitude":null,"original_longitude":null');
+      parts.push((w) => w.raw(nul));
+      if (name === 'longitude' && opts.originalGps) {
+        const none = fragment(',"original_latitude":null,"original_longitude":null');
+        parts.push((w) => w.raw(none));
+      }
     } else if (kind === 'text') {
       const col = batch.text[name as TextColumn];
       if (!col) throw new RangeError(`typed encoding needs column "${name}", which was not read (read: ${batch.columns.join(', ')})`);
       // A BLOB in a TEXT column has code -1 (its value sits in batch.irregular): null here.
-      const escaped = col.values.map((v) => JSON.stringify(v));
+      const frags = col.values.map((v) => fragment(`,"${name}":${JSON.stringify(v)}`));
       const codes = col.codes;
-      parts.push((r) => (codes[r] < 0 ? key + 'null' : key + escaped[codes[r]]));
+      parts.push((w, r) => w.raw(codes[r] < 0 ? nul : frags[codes[r]]));
     } else {
       const gps = name === 'latitude' ? opts.gps?.latitude : name === 'longitude' ? opts.gps?.longitude : undefined;
       const col = batch.numeric[name as NumericColumn];
       if (!col) throw new RangeError(`typed encoding needs column "${name}", which was not read (read: ${batch.columns.join(', ')})`);
-      if (BOOLEAN_COLUMNS.has(name)) parts.push((r) => key + (col[r] === 1 ? 'true' : col[r] === 0 ? 'false' : 'null'));
-      else if (INTEGER_COLUMNS.has(name)) parts.push((r) => key + (Number.isInteger(col[r]) ? String(col[r]) : 'null'));
-      else {
-        const values = gps ?? col;
-        parts.push((r) => key + finite(values[r]));
-      }
+      if (BOOLEAN_COLUMNS.has(name)) {
+        const yes = fragment(`,"${name}":true`);
+        const no = fragment(`,"${name}":false`);
+        parts.push((w, r) => w.raw(col[r] === 1 ? yes : col[r] === 0 ? no : nul));
+      } else if (INTEGER_COLUMNS.has(name)) {
+        parts.push((w, r) => {
+          const v = col[r];
+          if (!Number.isInteger(v)) return w.raw(nul);
+          w.raw(key);
+          w.number(v);
+        });
+      } else parts.push(numberPart(key, nul, gps ?? col));
       if (name === 'longitude' && opts.originalGps) {
         const lat = batch.numeric.latitude;
-        parts.push((r) => ',"original_latitude":' + (lat ? finite(lat[r]) : 'null') + ',"original_longitude":' + finite(col[r]));
+        const latKey = fragment(',"original_latitude":');
+        const latNul = fragment(',"original_latitude":null');
+        parts.push(lat ? numberPart(latKey, latNul, lat) : (w) => w.raw(latNul));
+        parts.push(numberPart(fragment(',"original_longitude":'), fragment(',"original_longitude":null'), col));
       }
     }
   }
   const ids = batch.id;
+  const open = fragment('{"id":');
   const n = parts.length;
-  return (r) => {
-    let s = '{"id":' + ids[r];
-    for (let i = 0; i < n; i++) s += parts[i](r);
-    return s;
+  return (w, r) => {
+    w.raw(open);
+    w.number(ids[r]);
+    for (let i = 0; i < n; i++) parts[i](w, r);
   };
+}
+
+/** The same as {@link typedColumnsWriter}, as a string per row (for the few alert records, not for batches). */
+export function typedColumnsEncoder(batch: ColumnarBatch, opts: TypedColumnsOptions = {}): (row: number) => string {
+  const write = typedColumnsWriter(batch, opts);
+  return (r) => textOf((w) => write(w, r));
+}
+
+/** The text a writer callback writes (UTF-8 decoded). */
+export function textOf(fill: (w: JsonWriter) => void): string {
+  const chunks: Buffer[] = [];
+  const w = new JsonWriter((c) => chunks.push(c), 1 << 12);
+  fill(w);
+  w.flush();
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** JSON text of a typed number: finite → the number, anything else (NaN = NULL/irregular, ±Infinity) → null. */

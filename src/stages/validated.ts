@@ -1,10 +1,14 @@
 import type { ColumnarBatch } from '../batch.ts';
 import { DEFAULT_LIMITS, type Kernels, type ValidationLimits } from '../kernels/index.ts';
 import { READING_COLUMNS } from '../source/schema.ts';
+import { fragment } from '../encode/json-writer.ts';
 import { writeRowObjects } from './rows.ts';
-import { typedColumnsEncoder } from './typed.ts';
+import { typedColumnsWriter } from './typed.ts';
 import type { BatchContext, Stage, StageOutput } from './types.ts';
-import { validateBatch } from './validation.ts';
+import { VALID_JSON, validateBatch } from './validation.ts';
+
+const KEY = fragment(',"_validation":');
+const VALID = fragment(',"_validation":' + VALID_JSON);
 
 /** Options of {@link createValidatedStage}. */
 export interface ValidatedStageOptions {
@@ -28,8 +32,17 @@ export function createValidatedStage(opts: ValidatedStageOptions): Stage {
     async process(batch: ColumnarBatch, ctx: BatchContext): Promise<StageOutput> {
       // The batch's start time, not the wall clock: a replay then gives the same verdicts.
       const v = validateBatch(batch, opts.kernels, ctx.startedMs, limits);
-      const columns = typedColumnsEncoder(batch);
-      const objects = await writeRowObjects(batch, ctx, 'validated', 'validated', (r, stamp) => columns(r) + ',"_validation":' + v.json(r) + ',' + stamp + '}');
+      const columns = typedColumnsWriter(batch);
+      const objects = await writeRowObjects(batch, ctx, 'validated', 'validated', (w, r, end) => {
+        columns(w, r);
+        const json = v.json(r);
+        if (json === VALID_JSON) w.raw(VALID);
+        else {
+          w.raw(KEY);
+          w.utf8(json);
+        }
+        w.raw(end);
+      });
       return { objects, recordsOut: batch.length, invalidCount: v.invalidCount, details: { rejected: v.summary } };
     },
   };

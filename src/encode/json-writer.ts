@@ -1,0 +1,180 @@
+/**
+ * JSON Lines written as bytes straight into large buffers (issue 12: building a string per row,
+ * then text → Buffer, cost ~4.3 µs a row; this is ~1 µs). Values are written exactly as
+ * `JSON.stringify` / `String(v)` would print them, so the output is byte-identical to the string
+ * encoders it replaces:
+ * - numbers: integers and decimals of at most 15 significant digits and 6 decimals are printed
+ *   from an integer (digits into the buffer, no string); anything else (exponents, 16–17 digit
+ *   values, ±Infinity and NaN as the caller decides) through `String(v)`. A decimal is only taken
+ *   when it parses back to the very same double, so it is the shortest round-trip form, which is
+ *   what `String(v)` prints (a differential test over millions of values holds it to that);
+ * - strings: ASCII without characters JSON escapes are copied as they are, anything else goes
+ *   through `JSON.stringify`;
+ * - fragments that repeat (keys, dictionary values) are encoded once, as byte arrays.
+ *
+ * Full chunks go to `onChunk` (e.g. a gzip stream); the writer reuses nothing it handed out.
+ */
+
+/** Bytes per chunk handed to `onChunk`. */
+export const CHUNK_BYTES = 1 << 20;
+
+const POW10 = [1, 10, 100, 1000, 10_000, 100_000, 1_000_000];
+const MAX_EXACT = 1e15;
+/** Characters a JSON string must escape, or that are not single bytes in latin1/utf8. */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\u007f-\uffff]/;
+
+/** Encodes a repeated fragment once (UTF-8). */
+export function fragment(text: string): Uint8Array {
+  return Buffer.from(text, 'utf8');
+}
+
+/** See the file comment. */
+export class JsonWriter {
+  #buf: Buffer;
+  #pos = 0;
+  readonly #onChunk: (chunk: Buffer) => void;
+  readonly #nextBuffer: () => Buffer;
+  /** Bytes written so far, flushed or not. */
+  #total = 0;
+
+  /**
+   * `onChunk` receives each full chunk; `nextBuffer` supplies the next buffer to write into
+   * (default: a fresh one of `chunkBytes`), so a consumer can hand buffers back for reuse.
+   */
+  constructor(onChunk: (chunk: Buffer) => void, chunkBytes = CHUNK_BYTES, nextBuffer?: () => Buffer) {
+    this.#onChunk = onChunk;
+    this.#nextBuffer = nextBuffer ?? (() => Buffer.allocUnsafe(chunkBytes));
+    this.#buf = this.#nextBuffer();
+  }
+
+  /** Bytes written so far. */
+  get bytes(): number {
+    return this.#total + this.#pos;
+  }
+
+  /** Makes room for `n` bytes (n ≤ the chunk size). */
+  #room(n: number): void {
+    if (this.#pos + n > this.#buf.length) this.flush();
+  }
+
+  /** Hands the bytes written so far to `onChunk` and starts a new chunk. */
+  flush(): void {
+    if (this.#pos === 0) return;
+    const out = this.#buf.subarray(0, this.#pos);
+    this.#total += this.#pos;
+    this.#buf = this.#nextBuffer();
+    this.#pos = 0;
+    this.#onChunk(out);
+  }
+
+  /** A pre-encoded fragment. */
+  raw(bytes: Uint8Array): void {
+    const n = bytes.length;
+    if (n > this.#buf.length) {
+      this.flush();
+      this.#total += n;
+      this.#onChunk(Buffer.from(bytes));
+      return;
+    }
+    this.#room(n);
+    const buf = this.#buf;
+    let p = this.#pos;
+    if (n <= 24) for (let i = 0; i < n; i++) buf[p++] = bytes[i];
+    else {
+      buf.set(bytes, p);
+      p += n;
+    }
+    this.#pos = p;
+  }
+
+  /** One byte (an ASCII character code). */
+  byte(c: number): void {
+    this.#room(1);
+    this.#buf[this.#pos++] = c;
+  }
+
+  /** Text known to be ASCII-only (what `JSON.stringify` of a number or literal gives). */
+  ascii(text: string): void {
+    const n = text.length;
+    if (n > this.#buf.length) return this.raw(Buffer.from(text, 'latin1'));
+    this.#room(n);
+    const buf = this.#buf;
+    let p = this.#pos;
+    for (let i = 0; i < n; i++) buf[p++] = text.charCodeAt(i);
+    this.#pos = p;
+  }
+
+  /** Any text, as UTF-8 bytes (already JSON, e.g. from `JSON.stringify`). */
+  utf8(text: string): void {
+    const max = text.length * 3;
+    if (max > this.#buf.length) return this.raw(Buffer.from(text, 'utf8'));
+    this.#room(max);
+    this.#pos += this.#buf.write(text, this.#pos, 'utf8');
+  }
+
+  /** A string value as `JSON.stringify(s)` writes it. */
+  string(s: string): void {
+    if (s.length > 256 || NEEDS_ESCAPE.test(s)) return this.utf8(JSON.stringify(s));
+    this.#room(s.length + 2);
+    const buf = this.#buf;
+    let p = this.#pos;
+    buf[p++] = 34;
+    for (let i = 0; i < s.length; i++) buf[p++] = s.charCodeAt(i);
+    buf[p++] = 34;
+    this.#pos = p;
+  }
+
+  /** A finite number as `String(v)` prints it (the caller handles NaN and ±Infinity). */
+  number(v: number): void {
+    if (!writeDecimal(this, v)) this.ascii(String(v));
+  }
+
+  /** Digits of a non-negative safe integer `k`, at least `minDigits` of them (leading zeros). */
+  digits(k: number, minDigits = 1): void {
+    this.#room(22);
+    const buf = this.#buf;
+    let len = 1;
+    for (let t = k; t >= 10; t = Math.floor(t / 10)) len++;
+    if (len < minDigits) len = minDigits;
+    let p = this.#pos + len;
+    this.#pos = p;
+    let t = k;
+    for (let i = 0; i < len; i++) {
+      const q = Math.floor(t / 10);
+      buf[--p] = 48 + (t - q * 10);
+      t = q;
+    }
+  }
+}
+
+/**
+ * Writes `v` as a decimal of at most 6 decimals and 15 significant digits when that is exactly
+ * `String(v)`; false (nothing written) otherwise.
+ */
+function writeDecimal(w: JsonWriter, v: number): boolean {
+  if (v === 0) {
+    w.byte(48); // String(-0) is "0"
+    return true;
+  }
+  const neg = v < 0;
+  const a = neg ? -v : v;
+  if (!(a < MAX_EXACT) || a < 1e-6) return false;
+  for (let d = 0; d <= 6; d++) {
+    // The nearest d-decimal number; taken only if it parses back (an exact division: 10^d ≤ 10^6
+    // is exact, and k ≤ 10^15 too) to this very double.
+    const k = Math.round(a * POW10[d]);
+    if (k >= MAX_EXACT) return false;
+    if (k / POW10[d] !== a) continue;
+    if (neg) w.byte(45);
+    if (d === 0) {
+      w.digits(k);
+      return true;
+    }
+    const int = Math.floor(k / POW10[d]);
+    w.digits(int);
+    w.byte(46);
+    w.digits(k - int * POW10[d], d);
+    return true;
+  }
+  return false;
+}
