@@ -1,6 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
+import { redactUrl } from './redact.ts';
 import { parseListenAddress } from './ops/addr.ts';
 import { STOP_GRACE_MS } from './sink/types.ts';
 import { PIPELINE_TYPES, parsePipelineType } from './state/pipeline-types.ts';
@@ -128,12 +129,19 @@ export const RunOptionsSchema = z
 
 export type RunOptions = z.output<typeof RunOptionsSchema>;
 
+/** Flags whose values may hold secrets (a webhook's path or query): never echoed as given. */
+const SECRET_VALUED = new Set(['alertWebhook']);
+
 /** Turns a zod failure into a ConfigError whose message names each bad flag and value. */
 export function configErrorFrom(error: z.ZodError, input: Record<string, unknown>): ConfigError {
   const lines = error.issues.map((issue) => {
     const key = String(issue.path[0] ?? '');
     const flag = key ? '--' + key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase()) : 'options';
-    const value = key in input ? ` ${JSON.stringify(input[key])}` : '';
+    // A receiver's URL is named only by scheme, host, port and a hash (src/redact.ts), even when it is malformed.
+    const raw = input[key];
+    const hide = (v: unknown) => (typeof v === 'string' ? redactUrl(v) : v);
+    const shown = SECRET_VALUED.has(key) ? (Array.isArray(raw) ? raw.map(hide) : hide(raw)) : raw;
+    const value = key in input ? ` ${JSON.stringify(shown)}` : '';
     if (issue.code === 'unrecognized_keys') return `unknown option(s): ${issue.keys.map((k) => '--' + k).join(', ')}`;
     return `${flag}${value} ${issue.message}`;
   });

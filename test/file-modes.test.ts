@@ -90,7 +90,7 @@ test('a private file named with --private-db and the lock beside a state kept in
 
 test(
   'the dashboard report is readable by its owner only, like the lake it is made from',
-  { timeout: 60_000, todo: 'bug: src/dashboard/build.ts writes the report with writeFileSync(tmp, html) and no mode (0644 under umask 022, 0666 under 000)' },
+  { timeout: 60_000 },
   async (t) => {
     const dir = tempDir(t, 'edgelake-modes-');
     const db = join(dir, 'sensors.db');

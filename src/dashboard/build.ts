@@ -74,7 +74,8 @@ export async function buildDashboard(opts: BuildDashboardOptions): Promise<Built
   const path = resolve(opts.out);
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, html);
+  // Readable by its owner only, like the lake it is made from (it shows node and sensor positions).
+  writeFileSync(tmp, html, { mode: 0o600 });
   renameSync(tmp, path);
   return { path, bytes: Buffer.byteLength(html), data };
 }
