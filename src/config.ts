@@ -4,6 +4,7 @@ import { ConfigError } from './errors.ts';
 import { redactUrl } from './redact.ts';
 import { parseListenAddress } from './ops/addr.ts';
 import { STOP_GRACE_MS } from './sink/types.ts';
+import { OUTPUT_FORMATS } from './sink/key.ts';
 import { PIPELINE_TYPES, parsePipelineType } from './state/pipeline-types.ts';
 
 /**
@@ -87,6 +88,10 @@ export const RunOptionsSchema = z
     batchTimeout: duration('--batch-timeout').default(1000).describe('Follow mode: upload a partial batch once its oldest row waited this long. Default 1s'),
     pollInterval: duration('--poll-interval').default(200).describe('Longest wait between polls when idle. Default 200ms'),
     gzipLevel: int(0, 9).default(1).describe('gzip level of objects. Default 1 (fast)'),
+    format: z
+      .enum(OUTPUT_FORMATS, { message: `must be one of ${OUTPUT_FORMATS.join(', ')} (gzip JSON Lines or Parquet)` })
+      .default('jsonl')
+      .describe('Object format of every dataset: jsonl (gzip JSON Lines) or parquet (zstd, same keys with .parquet). Default jsonl'),
     nodeIdentity: z.string().min(1).optional().describe('Node identity JSON file: {node_id, location{...}, capabilities[], node_type}'),
     nodeId: z.string().min(1).max(128).optional().describe('Node id (else NODE_ID, the identity file, the id recorded in the state, the host name)'),
     rekeyNode: z.boolean().default(false).describe('Write new batches under the node id configured now, replacing the one recorded in the state'),

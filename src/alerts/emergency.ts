@@ -4,7 +4,9 @@ import { crashPoint } from '../faults.ts';
 import type { Logger } from '../log.ts';
 import type { RunMetrics } from '../ops/metrics.ts';
 import { gzipLines } from '../sink/jsonl.ts';
-import { hourStart, rowObjectKey } from '../sink/key.ts';
+import { hourStart, rowObjectKey, type OutputFormat } from '../sink/key.ts';
+import { recordsParquet, zstd } from '../encode/parquet/index.ts';
+import { datasetParquetSchema } from '../encode/parquet/datasets.ts';
 import type { Sink, SinkObject } from '../sink/types.ts';
 import type { AlertOutbox, EmergencyChunk } from './outbox.ts';
 
@@ -22,6 +24,8 @@ export interface EmergencyOptions {
   readonly nodeId: string;
   readonly version: string;
   readonly gzipLevel: number;
+  /** Object format of the alerts and their latency records (`--format`). Default jsonl. */
+  readonly format?: OutputFormat;
   readonly log: Logger;
   /** The run's metrics (alerts uploaded, by priority). */
   readonly metrics?: RunMetrics;
@@ -151,6 +155,12 @@ export class EmergencyUploader {
   /** The chunk's alert objects (one per event hour and node key) and its latency_metrics object. */
   async #objects(chunk: EmergencyChunk, startedMs: number): Promise<SinkObject[]> {
     const o = this.#o;
+    const format = o.format ?? 'jsonl';
+    // Parquet: the stored JSON bodies parsed into their records (a few per chunk), so both formats hold the same values.
+    const encode = async (dataset: 'alerts' | 'latency_metrics', lines: readonly string[]): Promise<Uint8Array> =>
+      format === 'parquet'
+        ? recordsParquet(datasetParquetSchema(dataset), lines.map((l) => JSON.parse(l)), { codec: await zstd(), createdBy: `edgelake ${o.version}` })
+        : gzipLines(lines, o.gzipLevel);
     const groups = new Map<string, { hourMs: number; nodeKey: string; lines: string[]; first: number; last: number }>();
     const latencies: number[] = [];
     for (const a of chunk.alerts) {
@@ -167,8 +177,8 @@ export class EmergencyUploader {
     const objects = await Promise.all(
       [...groups.values()].map(async (g) => ({
         bucket: o.buckets.emergency,
-        key: rowObjectKey({ dataset: 'alerts', hourMs: g.hourMs, nodeKey: g.nodeKey, firstId: g.first, lastId: g.last }),
-        body: await gzipLines(g.lines, o.gzipLevel),
+        key: rowObjectKey({ dataset: 'alerts', hourMs: g.hourMs, nodeKey: g.nodeKey, firstId: g.first, lastId: g.last, format }),
+        body: await encode('alerts', g.lines),
         records: g.lines.length,
       })),
     );
@@ -196,8 +206,8 @@ export class EmergencyUploader {
       };
       objects.push({
         bucket: o.buckets.metrics,
-        key: rowObjectKey({ dataset: 'latency_metrics', hourMs: startedMs, nodeKey: `${nodeKey}~alerts`, firstId: first, lastId: last }),
-        body: await gzipLines([JSON.stringify(record)], o.gzipLevel),
+        key: rowObjectKey({ dataset: 'latency_metrics', hourMs: startedMs, nodeKey: `${nodeKey}~alerts`, firstId: first, lastId: last, format }),
+        body: await encode('latency_metrics', [JSON.stringify(record)]),
         records: 1,
       });
     }

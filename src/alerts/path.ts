@@ -118,7 +118,7 @@ export class AlertPath {
     this.#observed = o.startId;
     this.#hooks = this.#cfg.webhooks.map((url) => new WebhookDelivery({ url, outbox: this.#outbox, log: o.log, nodeId: o.nodeId, metrics: o.metrics }));
     this.#receivers = this.#hooks.map((h) => h.name);
-    this.#emergency = new EmergencyUploader({ outbox: this.#outbox, sink: o.sink, buckets: o.buckets, nodeId: o.nodeId, version: o.version, gzipLevel: o.options.gzipLevel, log: o.log, metrics: o.metrics });
+    this.#emergency = new EmergencyUploader({ outbox: this.#outbox, sink: o.sink, buckets: o.buckets, nodeId: o.nodeId, version: o.version, gzipLevel: o.options.gzipLevel, format: o.options.format, log: o.log, metrics: o.metrics });
   }
 
   /** Builds the path (kernels loaded, detector restored from the private file) and starts delivering. */

@@ -19,7 +19,7 @@ const lakeSource: Record<string, FlagSpec> = {
 export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   run: {
     summary: 'process new sensor rows with the active pipeline type and upload them',
-    usage: 'edgelake run --db sensor_data.db [--once] [--lake ./lake | --s3-endpoint URL] [--type T] [--alert-webhook URL]... [--metrics-addr 127.0.0.1:9464]',
+    usage: 'edgelake run --db sensor_data.db [--once] [--lake ./lake | --s3-endpoint URL] [--type T] [--alert-webhook URL]... [--format jsonl|parquet] [--metrics-addr 127.0.0.1:9464]',
     flags: {
       db,
       'state-db': stateDb,
@@ -35,6 +35,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
       'batch-timeout': str('follow mode: upload a partial batch after this wait (default 1s)'),
       'poll-interval': str('longest idle wait between polls (default 200ms)'),
       'gzip-level': str('gzip level 0-9 (default 1)'),
+      format: str('object format of every dataset: jsonl (gzip JSON Lines, default) or parquet (zstd)'),
       'node-identity': str('node identity JSON file'),
       'node-id': str('node id (else NODE_ID, the identity file, the id recorded in the state, the host name)'),
       'rekey-node': bool('write new batches under the node id configured now instead of the one the state recorded'),
@@ -75,7 +76,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
       'partition-index': str('this execution\'s share, 0 … count-1 (default BACALHAU_PARTITION_INDEX, else 0)'),
       'partition-count': str('executions sharing the work (default BACALHAU_PARTITION_COUNT, else 1; 0 means 1)'),
       run: str('run name in the output keys (default: a hash of the parameters, so a rerun rewrites the same keys)'),
-      format: str('output format: jsonl (default)'),
+      format: str('output format: jsonl (gzip JSON Lines, default) or parquet (zstd)'),
       'batch-size': str('aggregated: rows per batch, as the live run used (default 50000)'),
       'gzip-level': str('gzip level 0-9 (default 1)'),
       kernels: str('kernel implementation: wasm (default) or ts'),

@@ -1,7 +1,9 @@
 import type { BatchContext, StageOutput } from '../stages/types.ts';
 import { pipelineStamp } from '../stages/rows.ts';
-import { rowObjectKey } from '../sink/key.ts';
+import { rowObjectKey, type OutputFormat } from '../sink/key.ts';
 import { gzipLines } from '../sink/jsonl.ts';
+import { recordsParquet, zstd } from '../encode/parquet/index.ts';
+import { datasetParquetSchema } from '../encode/parquet/datasets.ts';
 import type { SinkObject } from '../sink/types.ts';
 import type { PipelineType } from '../state/pipeline-types.ts';
 
@@ -71,6 +73,7 @@ export function latencySummary(eventMs: Float64Array, durableMs: number): Latenc
  * named by its id range, so a replayed batch overwrites its own metrics; the node part carries
  * the stage (`~validated`), and `~reprocess` / `~flush` where they apply, so that the same ids
  * run through two stages, reprocessed, or flushed at the end never overwrite each other's metrics.
+ * With `ctx.format` parquet both are Parquet objects (`.parquet`) holding the same record.
  */
 export async function metricsObjects(facts: BatchFacts, ctx: BatchContext): Promise<SinkObject[]> {
   const now = new Date(ctx.nowMs).toISOString();
@@ -93,8 +96,9 @@ export async function metricsObjects(facts: BatchFacts, ctx: BatchContext): Prom
     timestamp: now,
   };
   const role = `${ctx.keyNode}~${facts.type}${facts.live ? '' : '~reprocess'}${facts.flush ? '~flush' : ''}`;
-  const key = (dataset: 'pipeline_metrics' | 'latency_metrics') => rowObjectKey({ dataset, hourMs: ctx.startedMs, nodeKey: role, firstId: facts.firstId, lastId: facts.lastId });
-  const objects = [await oneRecordObject(ctx.buckets.metrics, key('pipeline_metrics'), pipeline, stamp)];
+  const format = ctx.format ?? 'jsonl';
+  const key = (dataset: 'pipeline_metrics' | 'latency_metrics') => rowObjectKey({ dataset, hourMs: ctx.startedMs, nodeKey: role, firstId: facts.firstId, lastId: facts.lastId, format });
+  const objects = [await oneRecordObject(ctx.buckets.metrics, key('pipeline_metrics'), pipeline, stamp, format, ctx.version)];
   const l = facts.latency;
   if (l) {
     const latency = {
@@ -110,13 +114,16 @@ export async function metricsObjects(facts: BatchFacts, ctx: BatchContext): Prom
       run: facts.live ? 'live' : 'reprocess',
       timestamp: now,
     };
-    objects.push(await oneRecordObject(ctx.buckets.metrics, key('latency_metrics'), latency, stamp));
+    objects.push(await oneRecordObject(ctx.buckets.metrics, key('latency_metrics'), latency, stamp, format, ctx.version));
   }
   return objects;
 }
 
-async function oneRecordObject(bucket: string, key: string, record: object, stamp: string): Promise<SinkObject> {
-  return { bucket, key, body: await gzipLines([JSON.stringify(record).slice(0, -1) + ',' + stamp + '}']), records: 1 };
+async function oneRecordObject(bucket: string, key: string, record: object, stamp: string, format: OutputFormat, version: string): Promise<SinkObject> {
+  const line = JSON.stringify(record).slice(0, -1) + ',' + stamp + '}';
+  if (format === 'jsonl') return { bucket, key, body: await gzipLines([line]), records: 1 };
+  const dataset = key.startsWith('pipeline_metrics/') ? 'pipeline_metrics' : 'latency_metrics';
+  return { bucket, key, body: recordsParquet(datasetParquetSchema(dataset), [JSON.parse(line)], { codec: await zstd(), createdBy: `edgelake ${version}` }), records: 1 };
 }
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;

@@ -642,6 +642,7 @@ export class Runner {
       nowMs: Date.now(),
       buckets: this.#buckets,
       gzipLevel: this.#env.options.gzipLevel,
+      format: this.#env.options.format,
       final,
     };
   }

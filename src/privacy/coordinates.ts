@@ -51,6 +51,8 @@ export interface BatchCoordinates {
   readonly writePrivacy: ((w: JsonWriter, row: number) => void) | null;
   /** Rows whose coordinates were fuzzed. */
   readonly fuzzedRows: number;
+  /** The `_privacy` block as columns (Parquet output), or null when the policy withholds: per row fuzzed (0/1) and distance (m, unrounded). */
+  readonly privacyColumns: { readonly fuzzed: Uint8Array; readonly distanceM: Float64Array; readonly radiusKm: number; readonly method: string; readonly timestampMs: number } | null;
 }
 
 /** See the file comment. */
@@ -90,7 +92,7 @@ export class CoordinatePolicy {
     const f = this.#fuzzing;
     if (!f) {
       const none = new Float64Array(batch.length).fill(NaN);
-      return { gps: { latitude: none, longitude: none }, originalGps: this.#keepOriginal, privacy: null, writePrivacy: null, fuzzedRows: 0 };
+      return { gps: { latitude: none, longitude: none }, originalGps: this.#keepOriginal, privacy: null, writePrivacy: null, fuzzedRows: 0, privacyColumns: null };
     }
     const lat = batch.numeric.latitude;
     const lon = batch.numeric.longitude;
@@ -117,6 +119,7 @@ export class CoordinatePolicy {
         w.byte(125);
       },
       fuzzedRows,
+      privacyColumns: { fuzzed, distanceM, radiusKm: f.radiusKm, method: FUZZING_METHOD, timestampMs: nowMs },
     };
   }
 }

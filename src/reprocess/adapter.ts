@@ -53,7 +53,7 @@ export interface StageResult {
 /** Options of {@link openReprocessStage}. */
 export interface AdapterOptions {
   readonly type: PipelineType;
-  /** Run options carrying the stage settings (window, lateness, GPS fuzzing, gzip level, kernels). */
+  /** Run options carrying the stage settings (window, lateness, GPS fuzzing, gzip level, format, kernels). */
   readonly options: RunOptions;
   readonly kernels: () => Promise<Kernels>;
   readonly run: string;
@@ -117,6 +117,7 @@ export async function openReprocessStage(o: AdapterOptions): Promise<ReprocessSt
     nowMs: Date.now(),
     buckets: o.buckets,
     gzipLevel: o.options.gzipLevel,
+    format: o.options.format,
     final,
   });
   const result = (out: StageOutput): StageResult => {

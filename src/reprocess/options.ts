@@ -81,7 +81,7 @@ export const ReprocessOptionsSchema = z
       .regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'must be 1-32 lowercase letters, digits or hyphens, starting with a letter or digit (it becomes part of object keys)')
       .optional()
       .describe('Run name in the keys. Default: a hash of the parameters, so a rerun rewrites the same keys'),
-    format: z.enum(['jsonl']).default('jsonl').describe('Output format. Default jsonl (gzip JSON Lines)'),
+    format: run.format,
     batchSize: run.batchSize,
     gzipLevel: run.gzipLevel,
     kernels: run.kernels,

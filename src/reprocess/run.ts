@@ -77,6 +77,7 @@ export async function reprocess(o: ReprocessOptions, hooks: { log?: Logger; env?
     const runOptions = parseRunOptions({
       batchSize: o.batchSize,
       gzipLevel: o.gzipLevel,
+      format: o.format,
       kernels: o.kernels,
       keepOriginalGps: o.keepOriginalGps,
       fuzzRadiusKm: o.fuzzRadiusKm,

@@ -1,5 +1,7 @@
 import { jsonSchemaOf } from './json-schema.ts';
 import { PARTITION_COLUMNS, type DatasetName } from './datasets.ts';
+import type { OutputFormat } from '../sink/key.ts';
+import { READING_COLUMNS } from '../source/schema.ts';
 
 /**
  * Table schemas for the lakehouse side, derived from the JSON Schema of each dataset (itself
@@ -10,6 +12,11 @@ import { PARTITION_COLUMNS, type DatasetName } from './datasets.ts';
  * TIMESTAMP, other strings / enums / literals → STRING, arrays → ARRAY, objects → STRUCT; null in
  * a type only makes the column nullable; a union of several non-null types (ingestion's
  * "number or text as stored") → STRING, which both readers fill with the value's JSON text.
+ *
+ * Parquet (`--format parquet`) has the same columns, with one exception: ingestion's, which in
+ * Parquet are typed as the source table declares them (REAL → DOUBLE, INTEGER → BIGINT, TEXT →
+ * STRING) with a `_rescued_data` STRING column last for every value that does not fit its type
+ * and every extra table column, as a JSON object text (contract §4, the Auto Loader convention).
  */
 
 /** The part of a JSON Schema node this mapping reads. */
@@ -71,9 +78,18 @@ function columnsOf(node: Node, path: string): Column[] {
   }));
 }
 
-/** The columns of a dataset's records, in record field order, without partition columns. */
-export function datasetColumns(name: DatasetName): Column[] {
-  return columnsOf(jsonSchemaOf(name) as Node, '');
+/** Ingestion's rescue column in Parquet: `{"column": value as stored, …}` of what fits no typed column. */
+export const RESCUED_DATA_COLUMN = '_rescued_data';
+
+const SOURCE_KIND: Readonly<Record<string, ColumnType>> = Object.fromEntries(
+  READING_COLUMNS.map((c) => [c.name, { kind: c.kind === 'int' ? 'bigint' : c.kind === 'real' ? 'double' : 'string' }]),
+);
+
+/** The columns of a dataset's records in `format` (default jsonl), in record field order, without partition columns. */
+export function datasetColumns(name: DatasetName, format: OutputFormat = 'jsonl'): Column[] {
+  const cols = columnsOf(jsonSchemaOf(name) as Node, '');
+  if (format !== 'parquet' || name !== 'ingestion') return cols;
+  return [...cols.map((c) => (SOURCE_KIND[c.name] ? { name: c.name, type: SOURCE_KIND[c.name] } : c)), { name: RESCUED_DATA_COLUMN, type: { kind: 'string' } }];
 }
 
 const SPARK: Record<'bigint' | 'double' | 'boolean' | 'timestamp' | 'string', string> = {
@@ -95,8 +111,8 @@ export function sparkType(t: ColumnType): string {
  * The DDL column list Databricks' `read_files(schema => …)` / Auto Loader `.schema(…)` takes for a
  * dataset, one column per line, ending with the hive partition columns (INT, read from the path).
  */
-export function databricksDdl(name: DatasetName): string {
-  const cols = datasetColumns(name).map((c) => `\`${c.name}\` ${sparkType(c.type)}`);
+export function databricksDdl(name: DatasetName, format: OutputFormat = 'jsonl'): string {
+  const cols = datasetColumns(name, format).map((c) => `\`${c.name}\` ${sparkType(c.type)}`);
   for (const p of PARTITION_COLUMNS) cols.push(`\`${p}\` INT`);
   return cols.join(',\n');
 }
@@ -117,8 +133,8 @@ export function duckdbType(t: ColumnType): string {
 }
 
 /** The `columns={…}` argument of DuckDB's `read_json` for a dataset (partition columns come from hive_partitioning). */
-export function duckdbColumns(name: DatasetName): string {
-  return `{${datasetColumns(name)
+export function duckdbColumns(name: DatasetName, format: OutputFormat = 'jsonl'): string {
+  return `{${datasetColumns(name, format)
     .map((c) => `'${c.name}': '${duckdbType(c.type).replace(/'/g, "''")}'`)
     .join(', ')}}`;
 }

@@ -9,6 +9,15 @@ export type BucketStage = 'ingestion' | 'validated' | 'enriched' | 'aggregated' 
 /** Datasets written by edgelake (the first key segment). */
 export type Dataset = 'sensor_readings' | 'alerts' | 'pipeline_metrics' | 'latency_metrics';
 
+/** Output formats of `run --format` / `reprocess --format` (contract §3). */
+export const OUTPUT_FORMATS = ['jsonl', 'parquet'] as const;
+
+/** An object format: gzip JSON Lines (default) or Parquet with zstd pages. */
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+/** The key extension of each format: the same keys, `.jsonl.gz` or `.parquet`. */
+export const FORMAT_EXTENSION: Readonly<Record<OutputFormat, string>> = { jsonl: '.jsonl.gz', parquet: '.parquet' };
+
 /** `{prefix}-databricks-{stage}-{region}`. */
 export function bucketName(prefix: string, stage: BucketStage, region: string): string {
   return `${prefix}-databricks-${stage}-${region}`;
@@ -34,17 +43,17 @@ export function hourPartition(epochMs: number): string {
 }
 
 /**
- * `{dataset}/year=…/hour=HH/{node_key}_{first_id}-{last_id}.jsonl.gz` for row-shaped datasets;
- * `nodeKey` is a {@link nodeKeyPart}.
+ * `{dataset}/year=…/hour=HH/{node_key}_{first_id}-{last_id}.jsonl.gz` for row-shaped datasets
+ * (`.parquet` with format parquet; default jsonl); `nodeKey` is a {@link nodeKeyPart}.
  */
-export function rowObjectKey(p: { dataset: Dataset; hourMs: number; nodeKey: string; firstId: number; lastId: number }): string {
-  return `${p.dataset}/${hourPartition(p.hourMs)}/${p.nodeKey}_${padId(p.firstId)}-${padId(p.lastId)}.jsonl.gz`;
+export function rowObjectKey(p: { dataset: Dataset; hourMs: number; nodeKey: string; firstId: number; lastId: number; format?: OutputFormat }): string {
+  return `${p.dataset}/${hourPartition(p.hourMs)}/${p.nodeKey}_${padId(p.firstId)}-${padId(p.lastId)}${FORMAT_EXTENSION[p.format ?? 'jsonl']}`;
 }
 
-/** `sensor_readings/year=…/hour=HH/{node_key}_{window_start_epoch_s}_{first_id}-{last_id}.jsonl.gz` for aggregated windows. */
-export function windowObjectKey(p: { windowStartMs: number; nodeKey: string; firstId: number; lastId: number }): string {
+/** `sensor_readings/year=…/hour=HH/{node_key}_{window_start_epoch_s}_{first_id}-{last_id}.jsonl.gz` for aggregated windows (`.parquet` with format parquet). */
+export function windowObjectKey(p: { windowStartMs: number; nodeKey: string; firstId: number; lastId: number; format?: OutputFormat }): string {
   const startS = Math.floor(p.windowStartMs / 1000);
-  return `sensor_readings/${hourPartition(p.windowStartMs)}/${p.nodeKey}_${startS}_${padId(p.firstId)}-${padId(p.lastId)}.jsonl.gz`;
+  return `sensor_readings/${hourPartition(p.windowStartMs)}/${p.nodeKey}_${startS}_${padId(p.firstId)}-${padId(p.lastId)}${FORMAT_EXTENSION[p.format ?? 'jsonl']}`;
 }
 
 /**

@@ -4,6 +4,8 @@ import { DEFAULT_LIMITS, DEFAULT_THRESHOLDS, ScoreState, partialStddev, type Ker
 import { METRICS, type ColumnName } from '../source/schema.ts';
 import { windowObjectKey } from '../sink/key.ts';
 import { GzipLines } from '../sink/jsonl.ts';
+import { recordsParquet, zstd } from '../encode/parquet/index.ts';
+import { datasetParquetSchema } from '../encode/parquet/datasets.ts';
 import type { SinkObject } from '../sink/types.ts';
 import { pipelineStamp } from './rows.ts';
 import type { BatchContext, Stage, StageOutput } from './types.ts';
@@ -82,18 +84,27 @@ export async function createAggregatedStage(opts: AggregatedOptions): Promise<St
       [...byStart].map(async ([startMs, group]) => {
         // Deterministic order inside an object: by sensor id, then first emission before correction.
         group.sort((a, b) => cmp(names[a.partial.slot], names[b.partial.slot]) || Number(a.correction) - Number(b.correction));
-        const lines = new GzipLines(ctx.gzipLevel);
+        const text = group.map((c) => encodeWindow(c, names[c.partial.slot], windowMs, thresholds, stamp));
         let first = Infinity;
         let last = -Infinity;
         for (const c of group) {
-          lines.add(encodeWindow(c, names[c.partial.slot], windowMs, thresholds, stamp));
           first = Math.min(first, c.partial.firstId);
           last = Math.max(last, c.partial.lastId);
         }
+        const format = ctx.format ?? 'jsonl';
+        let body: Uint8Array;
+        if (format === 'parquet') {
+          // The records of the JSON lines themselves, so both formats hold the very same values.
+          body = recordsParquet(datasetParquetSchema('aggregated'), text.map((t) => JSON.parse(t)), { codec: await zstd(), createdBy: `edgelake ${ctx.version}` });
+        } else {
+          const lines = new GzipLines(ctx.gzipLevel);
+          for (const t of text) lines.add(t);
+          body = await lines.finish();
+        }
         return {
           bucket: ctx.buckets.aggregated,
-          key: windowObjectKey({ windowStartMs: startMs, nodeKey: ctx.keyNode, firstId: first, lastId: last }),
-          body: await lines.finish(),
+          key: windowObjectKey({ windowStartMs: startMs, nodeKey: ctx.keyNode, firstId: first, lastId: last, format }),
+          body,
           records: group.length,
         };
       }),

@@ -6,7 +6,11 @@ import { NodeSnapshotter } from '../meta/snapshot.ts';
 import { CoordinatePolicy } from '../privacy/coordinates.ts';
 import { READING_COLUMNS } from '../source/schema.ts';
 import { fragment } from '../encode/json-writer.ts';
-import { writeRowObjects } from './rows.ts';
+import { Template, type ParquetFile } from '../encode/parquet/index.ts';
+import { typedColumnsFill, validationFill, type SliceFill } from '../encode/parquet/readings.ts';
+import { columnNode, datasetParquetSchema } from '../encode/parquet/datasets.ts';
+import type { BatchCoordinates } from '../privacy/coordinates.ts';
+import { writeRowObjects, writeRowParquet } from './rows.ts';
 import { typedColumnsWriter } from './typed.ts';
 import type { BatchContext, Stage, StageOutput } from './types.ts';
 import { VALID_JSON, validateBatch } from './validation.ts';
@@ -66,6 +70,24 @@ export function createEnrichedStage(opts: EnrichedStageOptions): Stage {
       const t0 = performance.now();
       const v = validateBatch(batch, opts.kernels, ctx.startedMs, limits);
       const coords = policy.apply(batch, ctx.nowMs);
+      const done = { recordsOut: batch.length, invalidCount: v.invalidCount, details: { rejected: v.summary } };
+      if (ctx.format === 'parquet') {
+        const schema = datasetParquetSchema('enriched');
+        const snapshot = snapshotter.current(ctx.nowMs);
+        const executionMs = Math.round((performance.now() - t0) * 1000) / 1000;
+        const metadata = new Template(schema, columnNode(schema, '_bacalhau_metadata'), { ...bacalhau, node_id: ctx.nodeId, execution_time_ms: executionMs, node_snapshot: snapshot });
+        const parts: SliceFill[] = [
+          typedColumnsFill(batch, { gps: coords.gps, originalGps: coords.originalGps }),
+          validationFill(columnNode(schema, '_validation'), v.issues),
+          (file, rows, from, to) => metadata.repeat(file, to - from),
+          lineageFill(batch, opts.sourceFile, ctx.nowMs, ctx.version),
+          privacyFill(coords),
+        ];
+        const objects = await writeRowParquet(batch, ctx, 'enriched', 'enriched', (file, rows, from, to) => {
+          for (const p of parts) p(file, rows, from, to);
+        });
+        return { objects, ...done };
+      }
       const columns = typedColumnsWriter(batch, coords);
       const privacy = coords.writePrivacy!;
       const now = JSON.stringify(new Date(ctx.nowMs).toISOString());
@@ -99,8 +121,49 @@ export function createEnrichedStage(opts: EnrichedStageOptions): Stage {
         // Ends with the lineage tail and the record's close: one fragment per batch.
         w.raw(tailAndEnd(end));
       });
-      return { objects, recordsOut: batch.length, invalidCount: v.invalidCount, details: { rejected: v.summary } };
+      return { objects, ...done };
     },
   };
 }
 
+/** `_lineage` as columns: the source file, the row's id, the processing time and the version. */
+function lineageFill(batch: ColumnarBatch, sourceFile: string, nowMs: number, version: string): SliceFill {
+  const processedMs = Date.parse(new Date(nowMs).toISOString());
+  return (file: ParquetFile, rows, from, to) => {
+    const n = to - from;
+    const constant = (path: string, value: string | number) => {
+      const leaf = file.leaf(path);
+      leaf.repeat(leaf.spec.maxDef, 0, value, n);
+    };
+    constant('_lineage.source_file', sourceFile);
+    file.leaf('_lineage.source_row_id').integers(batch.id, rows, from, to);
+    constant('_lineage.processing_timestamp', processedMs);
+    constant('_lineage.pipeline_version', version);
+  };
+}
+
+/** `_privacy` as columns, from the coordinate policy's decision (the same values as its JSON block). */
+function privacyFill(coords: BatchCoordinates): SliceFill {
+  const p = coords.privacyColumns;
+  if (!p) throw new RangeError('the enriched stage needs a fuzzing coordinate policy (its _privacy block)');
+  const at = Date.parse(new Date(p.timestampMs).toISOString());
+  return (file, rows, from, to) => {
+    const n = to - from;
+    const fuzzed = file.leaf('_privacy.gps_fuzzed');
+    const distance = file.leaf('_privacy.fuzz_distance_m');
+    for (let k = from; k < to; k++) {
+      const r = rows[k];
+      if (p.fuzzed[r] === 1) {
+        fuzzed.number(1);
+        distance.number(Math.round(p.distanceM[r] * 1000) / 1000);
+      } else {
+        fuzzed.number(0);
+        distance.level(distance.spec.maxDef - 1);
+      }
+    }
+    for (const [path, value] of [['_privacy.fuzzing_radius_km', p.radiusKm], ['_privacy.fuzzing_method', p.method], ['_privacy.fuzzing_timestamp', at]] as const) {
+      const leaf = file.leaf(path);
+      leaf.repeat(leaf.spec.maxDef, 0, value, n);
+    }
+  };
+}

@@ -5,13 +5,16 @@ import { perSensorSegment } from '../encode/sensor-segments.ts';
 const KIND = new Map<string, string>(READING_COLUMNS.map((c) => [c.name, c.kind]));
 import { jsonNumber, jsonStored } from '../sink/jsonl.ts';
 import { JsonWriter, fragment } from '../encode/json-writer.ts';
-import { writeRowObjects, type RowWriter } from './rows.ts';
+import { storedColumnsFill } from '../encode/parquet/readings.ts';
+import { writeRowObjects, writeRowParquet, type RowWriter } from './rows.ts';
 import type { BatchContext, Stage, StageOutput } from './types.ts';
 
 /**
  * Stage 1, ingestion: every source column exactly as stored (a text in a REAL column stays
  * text), plus `_pipeline`. Nothing is dropped or changed: columns the contract does not name are
- * kept too, after the contract's, and a contract column the table lacks is simply absent.
+ * kept too, after the contract's, and a contract column the table lacks is simply absent. In
+ * Parquet the columns are typed as declared and what does not fit goes to `_rescued_data`
+ * (src/encode/parquet/readings.ts).
  */
 export function createIngestionStage(): Stage {
   return {
@@ -20,7 +23,10 @@ export function createIngestionStage(): Stage {
     columns: ['id'],
     everyColumn: true,
     async process(batch: ColumnarBatch, ctx: BatchContext): Promise<StageOutput> {
-      const objects = await writeRowObjects(batch, ctx, 'ingestion', 'ingestion', rowWriter(batch));
+      const objects =
+        ctx.format === 'parquet'
+          ? await writeRowParquet(batch, ctx, 'ingestion', 'ingestion', storedColumnsFill(batch))
+          : await writeRowObjects(batch, ctx, 'ingestion', 'ingestion', rowWriter(batch));
       return { objects, recordsOut: batch.length };
     },
   };

@@ -2,6 +2,9 @@ import type { ColumnarBatch } from '../batch.ts';
 import { hourStart, rowObjectKey, type BucketStage } from '../sink/key.ts';
 import { JsonWriter, fragment } from '../encode/json-writer.ts';
 import { GzipStream } from '../encode/gzip-stream.ts';
+import { ParquetFile, SLICE_ROWS, Template, zstd } from '../encode/parquet/index.ts';
+import { columnNode, datasetParquetSchema } from '../encode/parquet/datasets.ts';
+import type { SliceFill } from '../encode/parquet/readings.ts';
 import type { SinkObject } from '../sink/types.ts';
 import type { PipelineType } from '../state/pipeline-types.ts';
 import type { BatchContext } from './types.ts';
@@ -42,14 +45,19 @@ export function groupByHour(batch: ColumnarBatch, startedMs: number): HourGroup[
 
 /** The `_pipeline` member (contract §5) as JSON text, without braces around the record. */
 export function pipelineStamp(type: PipelineType | 'alerts', ctx: Pick<BatchContext, 'version' | 'nodeId' | 'batchId' | 'nowMs'>, fallback: boolean): string {
-  return `"_pipeline":${JSON.stringify({
+  return `"_pipeline":${JSON.stringify(pipelineRecord(type, ctx, fallback))}`;
+}
+
+/** The `_pipeline` member's value (contract §5). */
+export function pipelineRecord(type: PipelineType | 'alerts', ctx: Pick<BatchContext, 'version' | 'nodeId' | 'batchId' | 'nowMs'>, fallback: boolean): Record<string, unknown> {
+  return {
     type,
     version: ctx.version,
     node_id: ctx.nodeId,
     batch_id: ctx.batchId,
     processed_at: new Date(ctx.nowMs).toISOString(),
     ...(fallback ? { event_time_fallback: true } : {}),
-  })}`;
+  };
 }
 
 /** Writes one record of row `row` (without the newline), ending with `end`: `,"_pipeline":{…}}`, the stamp of its group and the closing brace. */
@@ -100,4 +108,41 @@ export async function writeRowObjects(batch: ColumnarBatch, ctx: BatchContext, t
       };
     }),
   );
+}
+
+/**
+ * The Parquet counterpart of {@link writeRowObjects} (`--format parquet`): the same hour groups
+ * and keys (`.parquet`), one file per hour, filled column by column by `fill` in slices of
+ * {@link SLICE_ROWS} rows (one page per column each), with `_pipeline` added here per group.
+ * The dataset's schema is `type`'s (src/encode/parquet/datasets.ts).
+ */
+export async function writeRowParquet(batch: ColumnarBatch, ctx: BatchContext, type: PipelineType, bucket: BucketStage, fill: SliceFill): Promise<SinkObject[]> {
+  const codec = await zstd();
+  const schema = datasetParquetSchema(type);
+  const pipeline = columnNode(schema, '_pipeline');
+  const byHour = new Map<number, { file: ParquetFile; first: number; last: number }>();
+  const ids = batch.id;
+  for (const g of groupByHour(batch, ctx.startedMs)) {
+    let acc = byHour.get(g.hourMs);
+    if (!acc) byHour.set(g.hourMs, (acc = { file: new ParquetFile(schema, { codec, createdBy: `edgelake ${ctx.version}` }), first: Infinity, last: -Infinity }));
+    const stamp = new Template(schema, pipeline, pipelineRecord(type, ctx, g.fallback));
+    const rows = Int32Array.from(g.rows);
+    for (let from = 0; from < rows.length; from += SLICE_ROWS) {
+      const to = Math.min(rows.length, from + SLICE_ROWS);
+      fill(acc.file, rows, from, to);
+      stamp.repeat(acc.file, to - from);
+      acc.file.endSlice(to - from);
+    }
+    for (const r of g.rows) {
+      const id = ids[r];
+      if (id < acc.first) acc.first = id;
+      if (id > acc.last) acc.last = id;
+    }
+  }
+  return [...byHour].map(([hourMs, acc]) => ({
+    bucket: ctx.buckets[bucket],
+    key: rowObjectKey({ dataset: 'sensor_readings', hourMs, nodeKey: ctx.keyNode, firstId: acc.first, lastId: acc.last, format: 'parquet' }),
+    body: acc.file.finish(),
+    records: acc.file.rows,
+  }));
 }

@@ -1,6 +1,6 @@
 import type { ColumnarBatch } from '../batch.ts';
 import type { ColumnName } from '../source/schema.ts';
-import type { BucketStage } from '../sink/key.ts';
+import type { BucketStage, OutputFormat } from '../sink/key.ts';
 import type { SinkObject } from '../sink/types.ts';
 import type { PipelineType } from '../state/pipeline-types.ts';
 
@@ -21,6 +21,8 @@ export interface BatchContext {
   readonly buckets: Readonly<Record<BucketStage, string>>;
   /** gzip level for objects. */
   readonly gzipLevel: number;
+  /** Object format of every dataset (`--format`): gzip JSON Lines or Parquet. Absent: jsonl. */
+  readonly format?: OutputFormat;
   /** True when the run is draining for good (`--once` at the end of the data): stages flush what they hold. */
   readonly final: boolean;
 }

@@ -2,7 +2,9 @@ import type { ColumnarBatch } from '../batch.ts';
 import { DEFAULT_LIMITS, type Kernels, type ValidationLimits } from '../kernels/index.ts';
 import { READING_COLUMNS } from '../source/schema.ts';
 import { fragment } from '../encode/json-writer.ts';
-import { writeRowObjects } from './rows.ts';
+import { typedColumnsFill, validationFill } from '../encode/parquet/readings.ts';
+import { columnNode, datasetParquetSchema } from '../encode/parquet/datasets.ts';
+import { writeRowObjects, writeRowParquet } from './rows.ts';
 import { typedColumnsWriter } from './typed.ts';
 import type { BatchContext, Stage, StageOutput } from './types.ts';
 import { VALID_JSON, validateBatch } from './validation.ts';
@@ -32,6 +34,16 @@ export function createValidatedStage(opts: ValidatedStageOptions): Stage {
     async process(batch: ColumnarBatch, ctx: BatchContext): Promise<StageOutput> {
       // The batch's start time, not the wall clock: a replay then gives the same verdicts.
       const v = validateBatch(batch, opts.kernels, ctx.startedMs, limits);
+      const done = { recordsOut: batch.length, invalidCount: v.invalidCount, details: { rejected: v.summary } };
+      if (ctx.format === 'parquet') {
+        const typed = typedColumnsFill(batch);
+        const validation = validationFill(columnNode(datasetParquetSchema('validated'), '_validation'), v.issues);
+        const objects = await writeRowParquet(batch, ctx, 'validated', 'validated', (file, rows, from, to) => {
+          typed(file, rows, from, to);
+          validation(file, rows, from, to);
+        });
+        return { objects, ...done };
+      }
       const columns = typedColumnsWriter(batch);
       const objects = await writeRowObjects(batch, ctx, 'validated', 'validated', (w, r, end) => {
         columns(w, r);
@@ -43,7 +55,7 @@ export function createValidatedStage(opts: ValidatedStageOptions): Stage {
         }
         w.raw(end);
       });
-      return { objects, recordsOut: batch.length, invalidCount: v.invalidCount, details: { rejected: v.summary } };
+      return { objects, ...done };
     },
   };
 }

@@ -1,0 +1,427 @@
+import { ByteSink } from './bytes.ts';
+import type { Codec } from './codec.ts';
+import { bitWidth, encodeHybrid, rle } from './rle.ts';
+import type { LeafSpec } from './schema.ts';
+import { i64, thriftStruct, type ThriftStruct } from './thrift.ts';
+
+/**
+ * One leaf column of a row group: its levels and values are appended (by the typed fillers
+ * below or by the record shredder), and every call of {@link LeafColumn.flushPage} turns what
+ * was appended into one compressed data page (v1: repetition levels, definition levels, values,
+ * compressed together). Text is dictionary-encoded (one PLAIN dictionary page before the data
+ * pages, RLE_DICTIONARY indices in them) until the dictionary stops paying — more than half of
+ * a page's values new, or past {@link DICT_MAX_BYTES} — and PLAIN from that page on, as
+ * parquet-mr does. Numbers are PLAIN (zstd does the rest).
+ */
+
+/** Dictionary bytes past which a text column falls back to PLAIN pages. */
+export const DICT_MAX_BYTES = 1 << 20;
+const DICT_MAX_ENTRIES = 1 << 16;
+
+const PAGE_DATA = 0;
+const PAGE_DICTIONARY = 2;
+const ENC_PLAIN = 0;
+const ENC_RLE = 3;
+const ENC_RLE_DICTIONARY = 8;
+
+const TWO32 = 4294967296;
+
+/** Where a column chunk's pages are, once written: its pieces and the metadata the footer needs. */
+export interface ChunkPieces {
+  readonly pages: readonly Uint8Array[];
+  /** Bytes before the first data page (the dictionary page), 0 without one. */
+  readonly dictionaryBytes: number;
+  readonly meta: (offset: number) => ThriftStruct;
+  readonly bytes: number;
+  readonly uncompressedBytes: number;
+}
+
+/** See the file comment. */
+export class LeafColumn {
+  readonly spec: LeafSpec;
+  readonly #codec: Codec;
+  /** Levels of the current page (definition always: every leaf is optional; repetition inside lists). */
+  #defs = new Uint8Array(1024);
+  #reps: Uint8Array<ArrayBuffer> | null;
+  /** Level entries in the current page. */
+  #n = 0;
+  /** Values of the current page: numbers (DOUBLE, INT64, TIMESTAMP ms, BOOLEAN 0/1) or dictionary indices / strings. */
+  #num = new Float64Array(1024);
+  #idx = new Int32Array(1024);
+  #plain: string[] = [];
+  #nv = 0;
+  // Text: the chunk's dictionary.
+  #dict: Map<string, number> | null = new Map();
+  readonly #dictValues: string[] = [];
+  #dictBytes = 0;
+  #dictPages = 0;
+  /** Dictionary indices of a batch dictionary's codes (-1: not yet seen), per batch dictionary. */
+  #codeMaps = new WeakMap<readonly string[], Int32Array>();
+  // The chunk so far.
+  readonly #pages: Uint8Array[] = [];
+  #uncompressed = 0;
+  #compressed = 0;
+  #levels = 0;
+  #valueCount = 0;
+  /** Dictionary entries when the current page began (the fallback rule looks at what a page adds). */
+  #dictAtPage = 0;
+  #min = Infinity;
+  #max = -Infinity;
+  readonly #encodings = new Set<number>([ENC_RLE]);
+  readonly #out = new ByteSink();
+
+  constructor(spec: LeafSpec, codec: Codec) {
+    this.spec = spec;
+    this.#codec = codec;
+    this.#reps = spec.maxRep > 0 ? new Uint8Array(1024) : null;
+  }
+
+  /** Makes room for `k` more level entries and values. */
+  reserve(k: number): void {
+    const need = this.#n + k;
+    if (need > this.#defs.length) {
+      const cap = Math.max(need, this.#defs.length * 2);
+      this.#defs = grow8(this.#defs, cap, this.#n);
+      if (this.#reps) this.#reps = grow8(this.#reps, cap, this.#n);
+    }
+    const needV = this.#nv + k;
+    if (needV > this.#num.length && this.spec.physical !== 'BYTE_ARRAY') {
+      const next = new Float64Array(Math.max(needV, this.#num.length * 2));
+      next.set(this.#num.subarray(0, this.#nv));
+      this.#num = next;
+    }
+    if (needV > this.#idx.length && this.spec.physical === 'BYTE_ARRAY') {
+      const next = new Int32Array(Math.max(needV, this.#idx.length * 2));
+      next.set(this.#idx.subarray(0, this.#nv));
+      this.#idx = next;
+    }
+  }
+
+  /** An entry without a value: null (or an absent or empty ancestor) at definition level `def`. */
+  level(def: number, rep = 0): void {
+    this.reserve(1);
+    if (this.#reps) this.#reps[this.#n] = rep;
+    this.#defs[this.#n++] = def;
+  }
+
+  /** A present number (DOUBLE, INT64, TIMESTAMP ms; BOOLEAN as 0/1). */
+  number(v: number, rep = 0): void {
+    this.reserve(1);
+    if (this.#reps) this.#reps[this.#n] = rep;
+    this.#defs[this.#n++] = this.spec.maxDef;
+    this.#num[this.#nv++] = v;
+  }
+
+  /** A present text value. */
+  text(s: string, rep = 0): void {
+    this.reserve(1);
+    if (this.#reps) this.#reps[this.#n] = rep;
+    this.#defs[this.#n++] = this.spec.maxDef;
+    if (this.#dict) this.#idx[this.#nv++] = this.#intern(s);
+    else this.#plain[this.#nv++] = s;
+  }
+
+  #intern(s: string): number {
+    let i = this.#dict!.get(s);
+    if (i === undefined) {
+      i = this.#dictValues.length;
+      this.#dict!.set(s, i);
+      this.#dictValues.push(s);
+      this.#dictBytes += 4 + Buffer.byteLength(s, 'utf8');
+    }
+    return i;
+  }
+
+  /** `count` copies of one entry (a value constant over the rows, e.g. `_pipeline.batch_id`); `value` undefined: no value at `def`. */
+  repeat(def: number, rep: number, value: number | string | undefined, count: number): void {
+    if (count <= 0) return;
+    this.reserve(count);
+    const from = this.#n;
+    this.#defs.fill(def, from, from + count);
+    if (this.#reps) this.#reps.fill(rep, from, from + count);
+    this.#n += count;
+    if (value === undefined) return;
+    if (typeof value === 'number') this.#num.fill(value, this.#nv, this.#nv + count);
+    else if (this.#dict) this.#idx.fill(this.#intern(value), this.#nv, this.#nv + count);
+    else this.#plain.fill(value, this.#nv, this.#nv + count);
+    this.#nv += count;
+  }
+
+  // Typed fillers: rows `rows[from … to)` of a batch column, this leaf's ancestors all present.
+
+  /** Doubles; NaN is null, and so are ±Infinity when `finiteOnly`. */
+  doubles(values: Float64Array, rows: Int32Array, from: number, to: number, finiteOnly: boolean): void {
+    this.reserve(to - from);
+    const defs = this.#defs;
+    const num = this.#num;
+    const present = this.spec.maxDef;
+    let n = this.#n;
+    let nv = this.#nv;
+    for (let k = from; k < to; k++) {
+      const v = values[rows[k]];
+      if (finiteOnly ? v - v === 0 : v === v) {
+        defs[n++] = present;
+        num[nv++] = v;
+      } else defs[n++] = present - 1;
+    }
+    this.#n = n;
+    this.#nv = nv;
+  }
+
+  /** Integers (BIGINT; BOOLEAN from 0/1 when this leaf is boolean): anything else is null. */
+  integers(values: Float64Array, rows: Int32Array, from: number, to: number): void {
+    this.reserve(to - from);
+    const defs = this.#defs;
+    const num = this.#num;
+    const present = this.spec.maxDef;
+    const bool = this.spec.physical === 'BOOLEAN';
+    let n = this.#n;
+    let nv = this.#nv;
+    for (let k = from; k < to; k++) {
+      const v = values[rows[k]];
+      if (bool ? v === 0 || v === 1 : Number.isSafeInteger(v)) {
+        defs[n++] = present;
+        num[nv++] = v;
+      } else defs[n++] = present - 1;
+    }
+    this.#n = n;
+    this.#nv = nv;
+  }
+
+  /** Instants in epoch ms (TIMESTAMP, floored to the ms); NaN and instants outside [min, max] are null. */
+  instants(ms: Float64Array, rows: Int32Array, from: number, to: number, min: number, max: number): void {
+    this.reserve(to - from);
+    const defs = this.#defs;
+    const num = this.#num;
+    const present = this.spec.maxDef;
+    let n = this.#n;
+    let nv = this.#nv;
+    for (let k = from; k < to; k++) {
+      const v = ms[rows[k]];
+      if (v >= min && v <= max) {
+        defs[n++] = present;
+        num[nv++] = Math.floor(v);
+      } else defs[n++] = present - 1;
+    }
+    this.#n = n;
+    this.#nv = nv;
+  }
+
+  /** Text from a batch dictionary column (code -1 is null); each distinct code is interned once per batch. */
+  dictionary(codes: Int32Array, values: readonly string[], rows: Int32Array, from: number, to: number): void {
+    this.reserve(to - from);
+    const defs = this.#defs;
+    const present = this.spec.maxDef;
+    let n = this.#n;
+    let nv = this.#nv;
+    if (!this.#dict) {
+      const plain = this.#plain;
+      for (let k = from; k < to; k++) {
+        const c = codes[rows[k]];
+        if (c >= 0) {
+          defs[n++] = present;
+          plain[nv++] = values[c];
+        } else defs[n++] = present - 1;
+      }
+    } else {
+      let map = this.#codeMaps.get(values);
+      if (!map || map.length !== values.length) this.#codeMaps.set(values, (map = new Int32Array(values.length).fill(-1)));
+      const idx = this.#idx;
+      for (let k = from; k < to; k++) {
+        const c = codes[rows[k]];
+        if (c >= 0) {
+          let i = map[c];
+          if (i < 0) i = map[c] = this.#intern(values[c]);
+          defs[n++] = present;
+          idx[nv++] = i;
+        } else defs[n++] = present - 1;
+      }
+    }
+    this.#n = n;
+    this.#nv = nv;
+  }
+
+  /** Text per row (null is null). */
+  strings(values: readonly (string | null)[], rows: Int32Array, from: number, to: number): void {
+    for (let k = from; k < to; k++) {
+      const s = values[rows[k]];
+      if (s === null) this.level(this.spec.maxDef - 1);
+      else this.text(s);
+    }
+  }
+
+  /** True when something was appended since the last page. */
+  get pending(): boolean {
+    return this.#n > 0;
+  }
+
+  /** Turns what was appended into one compressed data page. */
+  flushPage(): void {
+    if (this.#n === 0) return;
+    const out = this.#out;
+    out.reset();
+    const levelWidth = bitWidth(this.spec.maxDef);
+    if (this.#reps) levels(this.#reps, this.#n, bitWidth(this.spec.maxRep), out);
+    levels(this.#defs, this.#n, levelWidth, out);
+    const encoding = this.#values(out);
+    this.#encodings.add(encoding);
+    const body = out.bytes();
+    const compressed = this.#codec.compress(body);
+    const header = thriftStruct({
+      1: PAGE_DATA,
+      2: body.length,
+      3: compressed.length,
+      5: { 1: this.#n, 2: encoding, 3: ENC_RLE, 4: ENC_RLE },
+    });
+    this.#pages.push(header, compressed);
+    this.#uncompressed += header.length + body.length;
+    this.#compressed += header.length + compressed.length;
+    this.#levels += this.#n;
+    this.#valueCount += this.#nv;
+    this.#dictAtPage = this.#dictValues.length;
+    this.#n = 0;
+    this.#nv = 0;
+    this.#plain.length = 0;
+  }
+
+  /** Writes the page's values; returns their encoding. */
+  #values(out: ByteSink): number {
+    const nv = this.#nv;
+    const phys = this.spec.physical;
+    if (phys === 'DOUBLE') {
+      out.raw(new Uint8Array(this.#num.buffer, this.#num.byteOffset, nv * 8));
+      return ENC_PLAIN;
+    }
+    if (phys === 'INT64') {
+      out.reserve(nv * 8);
+      const base = out.length;
+      const view = new DataView(out.buffer.buffer, out.buffer.byteOffset);
+      const num = this.#num;
+      let min = this.#min;
+      let max = this.#max;
+      for (let i = 0; i < nv; i++) {
+        const v = num[i];
+        if (v < min) min = v;
+        if (v > max) max = v;
+        const hi = Math.floor(v / TWO32);
+        view.setUint32(base + 8 * i, v - hi * TWO32, true);
+        view.setInt32(base + 8 * i + 4, hi, true);
+      }
+      this.#min = min;
+      this.#max = max;
+      out.length = base + nv * 8;
+      return ENC_PLAIN;
+    }
+    if (phys === 'BOOLEAN') {
+      const bytes = (nv + 7) >> 3;
+      out.reserve(bytes);
+      const buf = out.buffer;
+      const base = out.length;
+      buf.fill(0, base, base + bytes);
+      for (let i = 0; i < nv; i++) if (this.#num[i] === 1) buf[base + (i >> 3)] |= 1 << (i & 7);
+      out.length = base + bytes;
+      return ENC_PLAIN;
+    }
+    if (this.#dict) {
+      const added = this.#dictValues.length - this.#dictAtPage;
+      const tooBig = this.#dictBytes > DICT_MAX_BYTES || this.#dictValues.length > DICT_MAX_ENTRIES || (added > 64 && added * 2 > nv);
+      if (!tooBig) {
+        const width = Math.max(1, bitWidth(this.#dictValues.length - 1));
+        out.byte(width);
+        encodeHybrid(this.#idx, nv, width, out);
+        this.#dictPages++;
+        return ENC_RLE_DICTIONARY;
+      }
+      // The dictionary stops here (the pages before keep using it); this page and the rest are PLAIN.
+      for (let i = 0; i < nv; i++) this.#plain[i] = this.#dictValues[this.#idx[i]];
+      this.#dict = null;
+      this.#codeMaps = new WeakMap();
+    }
+    for (let i = 0; i < nv; i++) out.lengthPrefixed(this.#plain[i]);
+    return ENC_PLAIN;
+  }
+
+  /** Ends the chunk: the dictionary page (if any page used it) and the data pages, with the footer's column metadata. */
+  finish(): ChunkPieces {
+    this.flushPage();
+    const pages: Uint8Array[] = [];
+    let dictionaryBytes = 0;
+    let uncompressed = this.#uncompressed;
+    if (this.#dictPages > 0) {
+      const out = this.#out;
+      out.reset();
+      for (const v of this.#dictValues) out.lengthPrefixed(v);
+      const body = out.bytes();
+      const compressed = this.#codec.compress(body);
+      const header = thriftStruct({ 1: PAGE_DICTIONARY, 2: body.length, 3: compressed.length, 7: { 1: this.#dictValues.length, 2: ENC_PLAIN } });
+      pages.push(header, compressed);
+      dictionaryBytes = header.length + compressed.length;
+      uncompressed += header.length + body.length;
+      this.#encodings.add(ENC_PLAIN);
+    }
+    pages.push(...this.#pages);
+    const compressed = dictionaryBytes + this.#compressed;
+    const spec = this.spec;
+    const stats: ThriftStruct = { 3: i64(this.#levels - this.#valueCount) };
+    // Min/max only where the order is plain signed integer order (ids, counts, timestamps): readers prune by them.
+    if (spec.physical === 'INT64' && this.#min <= this.#max) {
+      const lo = int64Bytes(this.#min);
+      const hi = int64Bytes(this.#max);
+      Object.assign(stats, { 1: hi, 2: lo, 5: hi, 6: lo });
+    }
+    const encodings = [...this.#encodings].sort((a, b) => a - b);
+    const levels = this.#levels;
+    return {
+      pages,
+      dictionaryBytes,
+      bytes: compressed,
+      uncompressedBytes: uncompressed,
+      meta: (offset) => ({
+        1: TYPE[spec.physical],
+        2: { list: 'i32', items: encodings },
+        3: { list: 'binary', items: [...spec.path] },
+        4: this.#codec.id,
+        5: i64(levels),
+        6: i64(uncompressed),
+        7: i64(compressed),
+        9: i64(offset + dictionaryBytes),
+        11: dictionaryBytes > 0 ? i64(offset) : undefined,
+        12: stats,
+      }),
+    };
+  }
+}
+
+const TYPE = { BOOLEAN: 0, INT64: 2, DOUBLE: 5, BYTE_ARRAY: 6 } as const;
+
+/** Levels with their 4-byte length prefix (data page v1); all-equal levels, the usual case, as one RLE run. */
+function levels(values: Uint8Array, n: number, width: number, out: ByteSink): void {
+  const at = out.length;
+  out.u32(0);
+  const first = values[0];
+  let same = true;
+  for (let i = 1; i < n; i++) {
+    if (values[i] !== first) {
+      same = false;
+      break;
+    }
+  }
+  if (same) rle(first, n, width, out);
+  else encodeHybrid(values, n, width, out);
+  out.setU32(at, out.length - at - 4);
+}
+
+function int64Bytes(v: number): Uint8Array {
+  const b = new Uint8Array(8);
+  const view = new DataView(b.buffer);
+  const hi = Math.floor(v / TWO32);
+  view.setUint32(0, v - hi * TWO32, true);
+  view.setInt32(4, hi, true);
+  return b;
+}
+
+function grow8(a: Uint8Array<ArrayBuffer>, cap: number, used: number): Uint8Array<ArrayBuffer> {
+  const next = new Uint8Array(cap);
+  next.set(a.subarray(0, used));
+  return next;
+}

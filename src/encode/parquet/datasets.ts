@@ -1,0 +1,20 @@
+import type { DatasetName } from '../../schema/datasets.ts';
+import { datasetColumns } from '../../schema/ddl.ts';
+import { parquetSchema, type ParquetSchema, type SchemaNode } from './schema.ts';
+
+/** The Parquet schema of each dataset (src/schema/ddl.ts `datasetColumns(name, 'parquet')`), built once per thread. */
+const cache = new Map<DatasetName, ParquetSchema>();
+
+/** The Parquet schema of a dataset's objects. */
+export function datasetParquetSchema(name: DatasetName): ParquetSchema {
+  let s = cache.get(name);
+  if (!s) cache.set(name, (s = parquetSchema(datasetColumns(name, 'parquet'))));
+  return s;
+}
+
+/** The top-level node of column `name` (RangeError when the schema has none). */
+export function columnNode(schema: ParquetSchema, name: string): SchemaNode {
+  const n = schema.columns.find((c) => c.name === name);
+  if (!n) throw new RangeError(`parquet: the schema has no column ${JSON.stringify(name)}`);
+  return n;
+}
