@@ -161,7 +161,7 @@ function pendingBatches(db: string): Array<{ cursor: string; afterId: number; la
  */
 function alertCursor(db: string): number {
   try {
-    const pending = query<{ n: number }>(`${db}.private`, 'SELECT count(*) AS n FROM alerts WHERE uploaded = 0')[0].n;
+    const pending = query<{ n: number }>(`${db}.private`, 'SELECT count(*) AS n FROM alerts WHERE seq > (SELECT to_seq FROM emergency_uploaded)')[0].n;
     if (pending > 0) return -1;
     return query<{ last_id: number }>(`${db}.private`, "SELECT last_id FROM alert_cursor WHERE name = 'alerts'")[0]?.last_id ?? 0;
   } catch (err) {

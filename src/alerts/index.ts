@@ -5,5 +5,5 @@ export { EmergencyUploader, EMERGENCY_CHUNK } from './emergency.ts';
 export { WebhookDelivery, WEBHOOK_BATCH, RETRY_BASE_MS, RETRY_MAX_MS, type WebhookStats } from './webhook.ts';
 export { postJson, MAX_RESPONSE_BYTES, CONNECT_TIMEOUT_MS, POST_DEADLINE_MS, type PostResult } from './post.ts';
 export { ALERT_DEFAULTS, alertConfig, type AlertConfig, type AlertSettings } from './options.ts';
-export { alertEncoder, type Detection } from './record.ts';
+export { encodeAlerts, type AlertToEncode, type AlertStamps, type Detection } from './record.ts';
 export { priorityCode, priorityName, parsePriority, reasonNames, type PriorityName } from './priority.ts';

@@ -199,7 +199,9 @@ function prepare(db: Database.Database) {
     ensure: db.prepare('INSERT INTO alert_cursor (name, last_id, updated_at) VALUES (?, ?, ?) ON CONFLICT(name) DO NOTHING'),
     cursor: db.prepare('SELECT last_id, state FROM alert_cursor WHERE name = ?'),
     save: db.prepare('UPDATE alert_cursor SET last_id = ?, state = ?, updated_at = ? WHERE name = ?'),
-    prune: db.prepare('DELETE FROM alerts WHERE reading_id <= ? AND uploaded = 1 AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.alert_seq = alerts.seq)'),
+    prune: db.prepare(
+      'DELETE FROM alerts WHERE seq <= (SELECT to_seq FROM emergency_uploaded) AND reading_id <= ? AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.alert_seq = alerts.seq)',
+    ),
     insertAlert: db.prepare('INSERT INTO alerts (alert_id, reading_id, event_ms, detected_ms, body) VALUES (?, ?, ?, ?, ?) ON CONFLICT(alert_id) DO NOTHING'),
     insertDelivery: db.prepare('INSERT INTO deliveries (receiver, alert_seq) VALUES (?, ?) ON CONFLICT DO NOTHING'),
     count: db.prepare('SELECT count(*) FROM deliveries WHERE receiver = ?').pluck(),
@@ -213,9 +215,9 @@ function prepare(db: Database.Database) {
     intent: db.prepare('SELECT to_seq, started_ms FROM emergency_intent WHERE id = 1'),
     begin: db.prepare('INSERT INTO emergency_intent (id, to_seq, started_ms) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET to_seq = excluded.to_seq, started_ms = excluded.started_ms'),
     clearIntent: db.prepare('DELETE FROM emergency_intent WHERE id = 1'),
-    pendingAlerts: db.prepare('SELECT seq, alert_id, reading_id, event_ms, detected_ms, body FROM alerts WHERE uploaded = 0 ORDER BY seq LIMIT ?'),
-    pendingAlertsUpTo: db.prepare('SELECT seq, alert_id, reading_id, event_ms, detected_ms, body FROM alerts WHERE uploaded = 0 AND seq <= ? ORDER BY seq'),
-    markUploaded: db.prepare('UPDATE alerts SET uploaded = 1 WHERE uploaded = 0 AND seq <= ?'),
-    backlog: db.prepare('SELECT count(*) FROM alerts WHERE uploaded = 0').pluck(),
+    pendingAlerts: db.prepare('SELECT seq, alert_id, reading_id, event_ms, detected_ms, body FROM alerts WHERE seq > (SELECT to_seq FROM emergency_uploaded) ORDER BY seq LIMIT ?'),
+    pendingAlertsUpTo: db.prepare('SELECT seq, alert_id, reading_id, event_ms, detected_ms, body FROM alerts WHERE seq > (SELECT to_seq FROM emergency_uploaded) AND seq <= ? ORDER BY seq'),
+    markUploaded: db.prepare('UPDATE emergency_uploaded SET to_seq = max(to_seq, ?) WHERE id = 1'),
+    backlog: db.prepare('SELECT count(*) FROM alerts WHERE seq > (SELECT to_seq FROM emergency_uploaded)').pluck(),
   };
 }

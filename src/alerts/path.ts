@@ -13,7 +13,7 @@ import { AlertDetector, DETECTOR_COLUMNS } from './detector.ts';
 import { EmergencyUploader } from './emergency.ts';
 import { alertConfig, type AlertConfig } from './options.ts';
 import { AlertOutbox, type StoredAlert } from './outbox.ts';
-import { alertEncoder } from './record.ts';
+import { encodeAlerts, type AlertToEncode } from './record.ts';
 import { WebhookDelivery, type WebhookStats } from './webhook.ts';
 import type { RunOptions } from '../config.ts';
 import type { RunMetrics } from '../ops/metrics.ts';
@@ -266,21 +266,19 @@ export class AlertPath {
       }
       const detectedMs = Date.now();
       const coords = (await this.#o.policyFor(type)).apply(rows, detectedMs);
-      const encode = alertEncoder(rows, coords);
       const keyNode = this.#o.keyNode();
       const ctx = { version: this.#o.version, nodeId: this.#o.nodeId, batchId: `${this.#o.nodeId}-alerts-${found[0].id}-${found[found.length - 1].id}`, nowMs: detectedMs };
-      const stamp = pipelineStamp('alerts', ctx, false);
-      const fallback = pipelineStamp('alerts', ctx, true);
+      const stamps = { event: pipelineStamp('alerts', ctx, false), fallback: pipelineStamp('alerts', ctx, true) };
       // A row looked up by id may have vanished (pruned by the sensor meanwhile): it is alerted from what the detector saw.
       const at = new Map<number, number>();
       for (let i = 0; i < rows.length; i++) at.set(rows.id[i], i);
-      const alerts: StoredAlert[] = [];
+      const toEncode: AlertToEncode[] = [];
       for (const d of found) {
-        const i = at.get(d.id);
-        if (i === undefined) continue;
-        const alertId = `${keyNode}-${d.id}`;
-        alerts.push({ alertId, readingId: d.id, eventMs: d.eventMs, detectedMs, body: encode(i, d, alertId, detectedMs, Number.isFinite(d.eventMs) ? stamp : fallback) });
+        const row = at.get(d.id);
+        if (row !== undefined) toEncode.push({ row, detection: d, alertId: `${keyNode}-${d.id}` });
       }
+      const bodies = encodeAlerts(rows, coords, toEncode, detectedMs, stamps);
+      const alerts: StoredAlert[] = toEncode.map(({ detection: d, alertId }, k) => ({ alertId, readingId: d.id, eventMs: d.eventMs, detectedMs, body: bodies[k] }));
       const { fresh, added, dropped, droppedByPriority } = this.#outbox.record(alerts, this.#receivers, this.#cfg.queueLimit);
       this.#stats.alerts += fresh;
       const m = this.#o.metrics;

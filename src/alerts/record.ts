@@ -1,6 +1,7 @@
 import type { ColumnarBatch } from '../batch.ts';
+import { JsonWriter, fragment } from '../encode/json-writer.ts';
 import type { BatchCoordinates } from '../privacy/coordinates.ts';
-import { typedColumnsEncoder } from '../stages/typed.ts';
+import { isoFormatter, typedColumnsWriter } from '../stages/typed.ts';
 
 /** What the detector decided about one reading. */
 export interface Detection {
@@ -14,24 +15,81 @@ export interface Detection {
   readonly reasons: readonly string[];
 }
 
+/** One alert to encode: the detection, its row in the batch of alerted rows, and its id. */
+export interface AlertToEncode {
+  readonly row: number;
+  readonly detection: Detection;
+  readonly alertId: string;
+}
+
+/** The `_pipeline` members of alert records: for readings with event time, and the fallback variant for those without. */
+export interface AlertStamps {
+  readonly event: string;
+  readonly fallback: string;
+}
+
+/** Bytes per chunk of the writer: a poll's or a batch's alerts (≈ 0.7 KiB each) fit in a few. */
+const CHUNK_BYTES = 1 << 18;
+
 /**
- * The encoder of alert records (contract §5, `AlertRecord`) over `rows`, a batch holding exactly
- * the alerted readings (in detection order) with every contract column the table has:
+ * The alert records (contract §5, `AlertRecord`) of `alerts`, whose rows are in `rows` (a batch
+ * of the alerted readings with every contract column the table has), as JSON text, in order:
  * `alert_id` (`{node key}-{id}`, the idempotency key), the reading's typed columns as the
  * validated stage writes them — with `latitude`/`longitude` as the coordinate policy decided
  * (fuzzed under enriched, null otherwise; the originals only when kept), and `_privacy` when
- * fuzzed — then score, priority, reasons, event time, detection time and latency. `stamp` is
- * the `_pipeline` member (its fallback variant for readings without event time).
+ * fuzzed — then score, priority, reasons, event time, detection time, latency and `_pipeline`.
+ *
+ * All of them go through one byte writer (a writer and a string per alert cost ≈ 50 µs each);
+ * only the final bodies become strings, because the outbox stores text.
  */
-export function alertEncoder(rows: ColumnarBatch, coords: BatchCoordinates): (i: number, d: Detection, alertId: string, detectedMs: number, stamp: string) => string {
-  const columns = typedColumnsEncoder(rows, { gps: coords.gps, originalGps: coords.originalGps, absentAsNull: true });
-  const privacy = coords.privacy;
-  return (i, d, alertId, detectedMs, stamp) => {
-    const eventMs = Number.isFinite(d.eventMs) ? d.eventMs : detectedMs;
-    let s = `{"alert_id":${JSON.stringify(alertId)},` + columns(i).slice(1);
-    if (privacy) s += privacy(i);
-    s += `,"anomaly_score":${Number.isFinite(d.score) ? d.score : 0},"alert_priority":"${d.priority}","reasons":${JSON.stringify(d.reasons)}`;
-    s += `,"event_time":"${new Date(eventMs).toISOString()}","detected_at":"${new Date(detectedMs).toISOString()}","latency_ms":${detectedMs - eventMs},${stamp}}`;
-    return s;
-  };
+export function encodeAlerts(rows: ColumnarBatch, coords: BatchCoordinates, alerts: readonly AlertToEncode[], detectedMs: number, stamps: AlertStamps): string[] {
+  if (alerts.length === 0) return [];
+  const columns = typedColumnsWriter(rows, { gps: coords.gps, originalGps: coords.originalGps, absentAsNull: true, open: OPEN_AFTER_ALERT_ID });
+  const privacy = coords.writePrivacy;
+  const iso = isoFormatter();
+  const detectedAt = fragment(`","detected_at":"${new Date(detectedMs).toISOString()}","latency_ms":`);
+  const event = fragment(`,${stamps.event}}`);
+  const fallback = fragment(`,${stamps.fallback}}`);
+  const chunks: Buffer[] = [];
+  const w = new JsonWriter((c) => chunks.push(c), CHUNK_BYTES);
+  const ends = new Array<number>(alerts.length);
+  for (let k = 0; k < alerts.length; k++) {
+    const { row, detection: d, alertId } = alerts[k];
+    const hasEventTime = Number.isFinite(d.eventMs);
+    const eventMs = hasEventTime ? d.eventMs : detectedMs;
+    w.raw(ALERT_ID);
+    w.string(alertId);
+    columns(w, row);
+    if (privacy) privacy(w, row);
+    w.raw(SCORE);
+    w.number(Number.isFinite(d.score) ? d.score : 0);
+    w.raw(PRIORITY[d.priority]);
+    w.ascii(JSON.stringify(d.reasons));
+    w.raw(EVENT_TIME);
+    // Date#toISOString for an instant beyond year 9999 (the formatter's table stops there).
+    w.ascii(iso(eventMs) ?? new Date(eventMs).toISOString());
+    w.raw(detectedAt);
+    w.number(detectedMs - eventMs);
+    w.raw(hasEventTime ? event : fallback);
+    ends[k] = w.bytes;
+  }
+  w.flush();
+  const text = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+  const out = new Array<string>(alerts.length);
+  let start = 0;
+  for (let k = 0; k < alerts.length; k++) {
+    out[k] = text.toString('utf8', start, ends[k]);
+    start = ends[k];
+  }
+  return out;
 }
+
+const ALERT_ID = fragment('{"alert_id":');
+const OPEN_AFTER_ALERT_ID = fragment(',"id":');
+const SCORE = fragment(',"anomaly_score":');
+const PRIORITY: Record<Detection['priority'], Uint8Array> = {
+  low: fragment(',"alert_priority":"low","reasons":'),
+  medium: fragment(',"alert_priority":"medium","reasons":'),
+  high: fragment(',"alert_priority":"high","reasons":'),
+};
+const EVENT_TIME = fragment(',"event_time":"');

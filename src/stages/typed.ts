@@ -1,5 +1,5 @@
 import type { ColumnarBatch } from '../batch.ts';
-import { JsonWriter, fragment } from '../encode/json-writer.ts';
+import { type JsonWriter, fragment } from '../encode/json-writer.ts';
 import { READING_COLUMNS, type NumericColumn, type TextColumn } from '../source/schema.ts';
 
 /**
@@ -10,7 +10,7 @@ import { READING_COLUMNS, type NumericColumn, type TextColumn } from '../source/
  * 2 in a 0/1 flag — is `null` here; `_validation` says why (see validation.ts).
  */
 
-/** Options of {@link typedColumnsEncoder}. */
+/** Options of {@link typedColumnsWriter}. */
 export interface TypedColumnsOptions {
   /**
    * Coordinates to write instead of the batch's `latitude`/`longitude` (enriched writes fuzzed
@@ -21,6 +21,8 @@ export interface TypedColumnsOptions {
   readonly originalGps?: boolean;
   /** Write null for a contract column the batch lacks (the table has no such column) instead of throwing. Default false. */
   readonly absentAsNull?: boolean;
+  /** What opens the record before the id's value. Default `{"id":` (an alert writes its `alert_id` first, then `,"id":`). */
+  readonly open?: Uint8Array;
 }
 
 const BOOLEAN_COLUMNS = new Set(['anomaly_flag', 'synced']);
@@ -94,28 +96,13 @@ export function typedColumnsWriter(batch: ColumnarBatch, opts: TypedColumnsOptio
     }
   }
   const ids = batch.id;
-  const open = fragment('{"id":');
+  const open = opts.open ?? fragment('{"id":');
   const n = parts.length;
   return (w, r) => {
     w.raw(open);
     w.number(ids[r]);
     for (let i = 0; i < n; i++) parts[i](w, r);
   };
-}
-
-/** The same as {@link typedColumnsWriter}, as a string per row (for the few alert records, not for batches). */
-export function typedColumnsEncoder(batch: ColumnarBatch, opts: TypedColumnsOptions = {}): (row: number) => string {
-  const write = typedColumnsWriter(batch, opts);
-  return (r) => textOf((w) => write(w, r));
-}
-
-/** The text a writer callback writes (UTF-8 decoded). */
-export function textOf(fill: (w: JsonWriter) => void): string {
-  const chunks: Buffer[] = [];
-  const w = new JsonWriter((c) => chunks.push(c), 1 << 12);
-  fill(w);
-  w.flush();
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** JSON text of a typed number: finite → the number, anything else (NaN = NULL/irregular, ±Infinity) → null. */

@@ -39,6 +39,8 @@ export function openPrivateDb(path: string, stateDb: Database.Database | null, w
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
+    // Statement journals and sorts of this small file stay in memory: no temp files beside the secrets.
+    db.pragma('temp_store = MEMORY');
   } catch (err) {
     throw new ConfigError('PRIVATE_DB_UNREADABLE', `edgelake's private file ${path} cannot be opened: ${(err as Error).message}`, { cause: err });
   }
@@ -54,13 +56,17 @@ const SCHEMA = `
   );
   CREATE TABLE IF NOT EXISTS alerts (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, alert_id TEXT NOT NULL UNIQUE, reading_id INTEGER NOT NULL,
-    event_ms REAL, detected_ms INTEGER NOT NULL, body TEXT NOT NULL, uploaded INTEGER NOT NULL DEFAULT 0
+    event_ms REAL, detected_ms INTEGER NOT NULL, body TEXT NOT NULL
   );
-  CREATE INDEX IF NOT EXISTS alerts_pending ON alerts (uploaded, seq);
   CREATE TABLE IF NOT EXISTS deliveries (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, receiver TEXT NOT NULL, alert_seq INTEGER NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, UNIQUE (receiver, alert_seq)
   );
+  CREATE INDEX IF NOT EXISTS deliveries_alert ON deliveries (alert_seq);
+  -- Alerts reach the emergency bucket in seq order, so one high-water mark says which are there
+  -- (a flag per alert would rewrite every alert's page once more).
+  CREATE TABLE IF NOT EXISTS emergency_uploaded (id INTEGER PRIMARY KEY CHECK (id = 1), to_seq INTEGER NOT NULL);
+  INSERT INTO emergency_uploaded (id, to_seq) VALUES (1, 0) ON CONFLICT(id) DO NOTHING;
   CREATE TABLE IF NOT EXISTS emergency_intent (
     id INTEGER PRIMARY KEY CHECK (id = 1), to_seq INTEGER NOT NULL, started_ms INTEGER NOT NULL
   );`;
@@ -89,17 +95,19 @@ function migrate(stateDb: Database.Database, db: Database.Database, webhooks: re
     if (oldOutbox) {
       const rows = stateDb.prepare('SELECT webhook, alert_id, body, created_ms FROM edgelake_alert_outbox ORDER BY seq').all() as Array<{ webhook: string; alert_id: string; body: string; created_ms: number }>;
       const byHash = new Map(webhooks.map((url) => [createHash('sha256').update(url).digest('hex').slice(0, 16), url]));
-      const addAlert = db.prepare('INSERT INTO alerts (alert_id, reading_id, event_ms, detected_ms, body, uploaded) VALUES (?, ?, NULL, ?, ?, 1) ON CONFLICT(alert_id) DO NOTHING');
+      const addAlert = db.prepare('INSERT INTO alerts (alert_id, reading_id, event_ms, detected_ms, body) VALUES (?, ?, NULL, ?, ?) ON CONFLICT(alert_id) DO NOTHING');
+      // The old router had put every queued alert into the emergency bucket before queueing it: they count as uploaded.
+      const pendingBefore = db.prepare('SELECT count(*) FROM alerts WHERE seq > (SELECT to_seq FROM emergency_uploaded)').pluck().get() as number;
       const seqOf = db.prepare('SELECT seq FROM alerts WHERE alert_id = ?').pluck();
       const addDelivery = db.prepare('INSERT INTO deliveries (receiver, alert_seq) VALUES (?, ?) ON CONFLICT DO NOTHING');
       for (const r of rows) {
         const url = byHash.get(/ sha256:([0-9a-f]{16})$/.exec(r.webhook)?.[1] ?? '');
         if (!url) continue; // a receiver no longer configured: its queue is dropped with the old table
         const readingId = Number(/-(-?\d+)$/.exec(r.alert_id)?.[1] ?? 0);
-        // Marked uploaded: the old router had put it into the emergency bucket before queueing it.
         addAlert.run(r.alert_id, readingId, r.created_ms, r.body);
         addDelivery.run(redactUrl(url), seqOf.get(r.alert_id));
       }
+      if (pendingBefore === 0) db.prepare('UPDATE emergency_uploaded SET to_seq = (SELECT coalesce(max(seq), 0) FROM alerts) WHERE id = 1').run();
     }
   })();
   stateDb.pragma('secure_delete = ON');
