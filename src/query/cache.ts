@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync 
 import { dirname, join, sep } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { ConfigError, PipelineError } from '../errors.ts';
-import { bucketName, type BucketStage } from '../sink/key.ts';
+import { FORMAT_EXTENSION, bucketName, type BucketStage } from '../sink/key.ts';
 import { createS3Client } from '../sink/s3.ts';
 import { classifyS3Error, withRetry, RetryExhausted, type S3Fault } from '../sink/s3-retry.ts';
 
@@ -58,11 +58,14 @@ interface ManifestEntry {
 }
 type Manifest = Record<string, ManifestEntry>;
 
+/** The objects the views read: either format's. */
+const OBJECT_EXTENSIONS = Object.values(FORMAT_EXTENSION);
+
 const RETRY = { maxAttempts: 4, baseMs: 200, maxDelayMs: 5_000 } as const;
 
 /**
  * Brings `cacheDir` up to date with the lake's buckets at the endpoint: lists every object,
- * downloads the new or changed `.jsonl.gz` ones (atomically: temp file, then rename) and deletes
+ * downloads the new or changed `.jsonl.gz` and `.parquet` ones (atomically: temp file, then rename) and deletes
  * cached keys that no longer exist. A bucket that does not exist is a stage that never ran and is
  * skipped. Rejects with ConfigError S3_ACCESS_DENIED on 403, PipelineError S3_UNREACHABLE or
  * S3_READ_FAILED otherwise.
@@ -124,7 +127,7 @@ export async function syncS3Cache(opts: S3CacheOptions): Promise<S3CacheSummary>
   }
 }
 
-/** Every `.jsonl.gz` key of a bucket with its ETag and size, or null when the bucket does not exist. */
+/** Every `.jsonl.gz` and `.parquet` key of a bucket with its ETag and size, or null when the bucket does not exist. */
 async function listBucket(client: S3Client, bucket: string, where: string): Promise<{ key: string; entry: ManifestEntry }[] | null> {
   const out: { key: string; entry: ManifestEntry }[] = [];
   let token: string | undefined;
@@ -138,7 +141,7 @@ async function listBucket(client: S3Client, bucket: string, where: string): Prom
       throw readError('ListObjectsV2', `s3://${bucket}`, where, fault);
     }
     for (const o of page.Contents ?? []) {
-      if (!o.Key || !o.Key.endsWith('.jsonl.gz')) continue;
+      if (!o.Key || !OBJECT_EXTENSIONS.some((e) => o.Key!.endsWith(e))) continue;
       out.push({ key: o.Key, entry: { etag: o.ETag ?? '', size: o.Size ?? -1 } });
     }
     token = page.IsTruncated ? page.NextContinuationToken : undefined;

@@ -7,7 +7,9 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import type { DuckDBConnection, DuckDBInstance, DuckDBMaterializedResult } from '@duckdb/node-api';
 import { ConfigError, PipelineError, messageOf } from '../errors.ts';
-import { duckdbSetupSql, type LakeLocation } from '../schema/duckdb.ts';
+import type { LakeLocation } from '../schema/duckdb.ts';
+import { FORMAT_EXTENSION } from '../sink/key.ts';
+import { lakeViewsSql } from './views.ts';
 import { renderedQueries, type RenderedQuery } from '../schema/queries.ts';
 import { adaptDatabricksSql, isDatabricksSql } from './adapt.ts';
 
@@ -33,10 +35,11 @@ export interface NamedResult extends QueryResult {
 /** DuckDB type ids whose JSON form is a decimal string; turned into numbers when exact enough. */
 const NUMERIC_TEXT_TYPES = new Set([5, 9, 16, 19, 32]); // BIGINT, UBIGINT, HUGEINT, DECIMAL, UHUGEINT
 
-/** True when `folder` holds at least one `.jsonl.gz` object (at any depth). */
-export function hasObjects(folder: string): boolean {
+/** True when `folder` holds at least one object (at any depth) ending in `extension`; default: of either format. */
+export function hasObjects(folder: string, extension?: string): boolean {
   if (!existsSync(folder) || !statSync(folder).isDirectory()) return false;
-  return readdirSync(folder, { recursive: true }).some((p) => String(p).endsWith('.jsonl.gz'));
+  const ends = extension ? [extension] : Object.values(FORMAT_EXTENSION);
+  return readdirSync(folder, { recursive: true }).some((p) => ends.some((e) => String(p).endsWith(e)));
 }
 
 /**
@@ -66,7 +69,7 @@ export class QueryEngine {
     const con = await instance.connect();
     const engine = new QueryEngine(instance, con, loc.lake);
     try {
-      for (const sql of duckdbSetupSql(loc, hasObjects)) await con.run(sql);
+      for (const sql of lakeViewsSql(loc, hasObjects)) await con.run(sql);
     } catch (err) {
       engine.close();
       throw new PipelineError('QUERY_SETUP_FAILED', `could not create the lake views over ${loc.lake}: ${messageOf(err)}`, { cause: err });

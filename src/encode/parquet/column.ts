@@ -17,6 +17,8 @@ import { i64, thriftStruct, type ThriftStruct } from './thrift.ts';
 /** Dictionary bytes past which a text column falls back to PLAIN pages. */
 export const DICT_MAX_BYTES = 1 << 20;
 const DICT_MAX_ENTRIES = 1 << 16;
+/** Values of a first page after which text that is mostly distinct leaves the dictionary. */
+const EARLY_LOOK = 1024;
 
 const PAGE_DATA = 0;
 const PAGE_DICTIONARY = 2;
@@ -247,7 +249,16 @@ export class LeafColumn {
       const s = values[rows[k]];
       if (s === null) this.level(this.spec.maxDef - 1);
       else this.text(s);
+      // Text per row is often unique (ingestion's timestamp as stored): give up the dictionary early, before any page used it.
+      if (this.#nv === EARLY_LOOK && this.#dict && this.#dictPages === 0 && this.#dictValues.length * 2 > EARLY_LOOK) this.#plainFromHere();
     }
+  }
+
+  /** Leaves dictionary encoding: the current page's values become plain text, and so does every later page. */
+  #plainFromHere(): void {
+    for (let i = 0; i < this.#nv; i++) this.#plain[i] = this.#dictValues[this.#idx[i]];
+    this.#dict = null;
+    this.#codeMaps = new WeakMap();
   }
 
   /** True when something was appended since the last page. */
@@ -333,9 +344,7 @@ export class LeafColumn {
         return ENC_RLE_DICTIONARY;
       }
       // The dictionary stops here (the pages before keep using it); this page and the rest are PLAIN.
-      for (let i = 0; i < nv; i++) this.#plain[i] = this.#dictValues[this.#idx[i]];
-      this.#dict = null;
-      this.#codeMaps = new WeakMap();
+      this.#plainFromHere();
     }
     for (let i = 0; i < nv; i++) out.lengthPrefixed(this.#plain[i]);
     return ENC_PLAIN;
