@@ -10,8 +10,8 @@
 import { Bench } from 'tinybench';
 import { DEFAULT_LIMITS, DEFAULT_THRESHOLDS, DEFAULT_WINDOW_MS, ScoreState, loadKernels, mergePartials } from '../src/kernels/index.ts';
 import type { AggregateInput, Kernels, WindowPartial } from '../src/kernels/index.ts';
-import { aggregateInputOf, fuzzInputOf, scoreInputOf, syntheticBatch, validateInputOf } from '../src/kernels/synthetic.ts';
-import type { SyntheticBatch } from '../src/kernels/synthetic.ts';
+import { aggregateInputOf, fuzzInputOf, scoreInputOf, syntheticBatch, validateInputOf } from './synthetic.ts';
+import type { SyntheticBatch } from './synthetic.ts';
 import { KernelPool } from '../src/pool/index.ts';
 
 const quick = process.env.BENCH_QUICK === '1';

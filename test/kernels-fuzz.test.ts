@@ -2,7 +2,7 @@ import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { EARTH_RADIUS_M, loadKernels, sensorSeeds } from '../src/kernels/index.ts';
 import type { FuzzInput, Kernels } from '../src/kernels/index.ts';
-import { prng } from '../src/kernels/synthetic.ts';
+import { prng } from '../bench/synthetic.ts';
 
 let wasm: Kernels;
 let ref: Kernels;

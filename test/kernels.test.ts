@@ -2,8 +2,8 @@ import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_LIMITS, DEFAULT_THRESHOLDS, RULE, RULES, REASON, ScoreState, loadKernels, mergePartials } from '../src/kernels/index.ts';
 import type { AggregateInput, Kernels, WindowPartial } from '../src/kernels/index.ts';
-import { aggregateInputOf, prng, scoreInputOf, syntheticBatch, validateInputOf } from '../src/kernels/synthetic.ts';
-import type { SyntheticBatch } from '../src/kernels/synthetic.ts';
+import { aggregateInputOf, prng, scoreInputOf, syntheticBatch, validateInputOf } from '../bench/synthetic.ts';
+import type { SyntheticBatch } from '../bench/synthetic.ts';
 import { windowStartOf } from '../src/kernels/ref/aggregate.ts';
 
 let wasm: Kernels;

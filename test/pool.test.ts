@@ -9,7 +9,7 @@ import { simulate } from '../src/simulate/index.ts';
 import { tempDir } from './helpers/tmp.ts';
 import { DEFAULT_LIMITS, loadKernels } from '../src/kernels/index.ts';
 import type { Kernels, WindowPartial } from '../src/kernels/index.ts';
-import { aggregateInputOf, fuzzInputOf, syntheticBatch, validateInputOf } from '../src/kernels/synthetic.ts';
+import { aggregateInputOf, fuzzInputOf, syntheticBatch, validateInputOf } from '../bench/synthetic.ts';
 
 let pool: KernelPool;
 let wasm: Kernels;

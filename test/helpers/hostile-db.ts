@@ -9,7 +9,7 @@
  * What the rows hold afterwards is whatever SQLite stored (type affinity turns a REAL bound to
  * a TEXT column into text, for instance): tests compare with `SELECT *`, not with this plan.
  */
-import { prng } from '../../src/kernels/synthetic.ts';
+import { prng } from '../../bench/synthetic.ts';
 import Database from 'better-sqlite3';
 import { READING_COLUMNS, SENSOR_READINGS_DDL, type ColumnName } from '../../src/source/schema.ts';
 

@@ -1,10 +1,10 @@
 /**
- * Seeded synthetic kernel inputs for tests and benchmarks: the generic profile of CONTRACT §1
+ * Seeded synthetic kernel inputs for benchmarks and the kernel tests (no part of the product): the generic profile of CONTRACT §1
  * (temperature 25±2 °C, humidity 50±10 %, pressure 101325±1000 Pa, vibration 2.5±0.5 mm/s²,
  * voltage 12±0.5 V), sensors reporting round-robin at a fixed interval, fixed positions.
  */
-import type { AggregateInput, FuzzInput, ScoreInput, ValidateInput } from './types.ts';
-import { DEFAULT_LIMITS } from './types.ts';
+import type { AggregateInput, FuzzInput, ScoreInput, ValidateInput } from '../src/kernels/types.ts';
+import { DEFAULT_LIMITS } from '../src/kernels/types.ts';
 
 /** A small, fast, seeded PRNG (mulberry32): uniforms in [0, 1). */
 export function prng(seed: number): () => number {
