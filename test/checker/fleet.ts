@@ -409,7 +409,7 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
   };
 }
 
-const ALERT_LATENCY_KEY = /^latency_metrics\/.+\/(.+)~alerts_\d{12}-\d{12}\.jsonl\.gz$/;
+const ALERT_LATENCY_KEY = /^latency_metrics\/.+\/(.+)~alerts_\d{12}-\d{12}\.(?:jsonl\.gz|parquet)$/;
 
 /**
  * Separates one artefact of the test server from the lake's problems. s3rver streams a PutObject

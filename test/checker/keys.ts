@@ -43,8 +43,8 @@ export interface ParsedKey {
   readonly lastId: number;
 }
 
-const ROW_KEY = /^([a-z_]+)\/year=(\d{4})\/month=(\d{2})\/day=(\d{2})\/hour=(\d{2})\/(.+)_(\d{12})-(\d{12})\.jsonl\.gz$/;
-const WINDOW_TAIL = /^(.+)_(\d+)$/;
+const ROW_KEY = /^([a-z_]+)\/year=(\d{4})\/month=(\d{2})\/day=(\d{2})\/hour=(\d{2})\/(.+)_(\d{12})-(\d{12})\.(?:jsonl\.gz|parquet)$/;
+const WINDOW_TAIL = /^(.+)_(-?\d+)$/;
 const ENCODED_ID = /^(?:[A-Za-z0-9._-]|%[0-9A-F]{2})+$/;
 
 /** The node id of an encoded node part, or null when it is not a valid encoding (the checker's own decoder). */

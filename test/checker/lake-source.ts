@@ -1,13 +1,18 @@
 /**
  * Where the checker reads the lake from: a local `--lake` folder (`DIR/<bucket>/<key>`) or an
  * S3-compatible server, listed and downloaded with the SDK like any consumer would. Objects are
- * decoded here (gzip, then one JSON record per line) with the checker's own code; an object
+ * decoded here with the checker's own code — gzip JSON Lines (one JSON record per line), or
+ * Parquet (`run --format parquet`) read by DuckDB into the same record shape: integers as
+ * numbers, timestamps as ISO-8601 UTC text with milliseconds, structs as objects, ingestion's
+ * `_rescued_data` members back in their columns — and an object
  * that does not decode is reported, never skipped silently.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, sep } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand, ListBucketsCommand, ListObjectsCommand, S3Client } from '@aws-sdk/client-s3';
+import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 
 /** One stored object, decoded. */
 export interface LakeObject {
@@ -56,7 +61,61 @@ export function decodeJsonlGz(body: Uint8Array, where: string): Array<Record<str
   });
 }
 
-/** Reads every `*.jsonl.gz` object under `dir/<bucket>/`; other files are listed as stray files. */
+/** The object suffixes the checker reads: either format of `run --format`. */
+const OBJECT_SUFFIXES = ['.jsonl.gz', '.parquet'];
+
+const isObjectKey = (key: string): boolean => OBJECT_SUFFIXES.some((s) => key.endsWith(s));
+
+/** Decodes an object by its suffix. */
+export async function decodeObject(body: Uint8Array, where: string): Promise<Array<Record<string, unknown>>> {
+  return where.endsWith('.parquet') ? decodeParquet(body, where) : decodeJsonlGz(body, where);
+}
+
+let duck: Promise<DuckDBConnection> | null = null;
+
+/**
+ * Decodes a Parquet object with DuckDB (from a temporary file: DuckDB reads files), every column
+ * of the file, each record in the shape its JSON Lines twin has. Throws an Error naming `where`.
+ */
+export async function decodeParquet(body: Uint8Array, where: string): Promise<Array<Record<string, unknown>>> {
+  duck ??= import('@duckdb/node-api').then(async ({ DuckDBInstance }) => (await DuckDBInstance.create(':memory:')).connect());
+  const con = await duck;
+  const dir = await mkdtemp(join(tmpdir(), 'checker-parquet-'));
+  try {
+    const file = join(dir, 'object.parquet');
+    await writeFile(file, body);
+    const result = await con.runAndReadAll(`SELECT * FROM read_parquet('${file.replace(/'/g, "''")}', hive_partitioning = false)`);
+    const names = result.columnNames();
+    return result.getRows().map((row) => {
+      const rec: Record<string, unknown> = Object.fromEntries(row.map((v, i) => [names[i], plain(v)]));
+      // Ingestion: the values no typed column could hold are back where the source had them.
+      if ('_rescued_data' in rec) {
+        const rescued = rec._rescued_data;
+        delete rec._rescued_data;
+        if (typeof rescued === 'string') Object.assign(rec, JSON.parse(rescued) as Record<string, unknown>);
+      }
+      return rec;
+    });
+  } catch (err) {
+    throw new Error(`${where}: not a readable Parquet object (${(err as Error).message})`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** A DuckDB value as the JSON Lines record holds it. */
+function plain(v: DuckDBValue): unknown {
+  if (v === null || typeof v === 'string' || typeof v === 'boolean') return v;
+  // ±Infinity as JSON Lines writes a stored REAL it cannot hold: by name.
+  if (typeof v === 'number') return Number.isFinite(v) ? v : String(v);
+  if (typeof v === 'bigint') return Number(v);
+  if (typeof v === 'object' && 'micros' in v) return new Date(Number((v as { micros: bigint }).micros / 1000n)).toISOString();
+  if (typeof v === 'object' && 'items' in v) return (v as { items: readonly DuckDBValue[] }).items.map(plain);
+  if (typeof v === 'object' && 'entries' in v) return Object.fromEntries(Object.entries((v as { entries: Record<string, DuckDBValue> }).entries).map(([k, x]) => [k, plain(x)]));
+  return String(v);
+}
+
+/** Reads every `*.jsonl.gz` and `*.parquet` object under `dir/<bucket>/`; other files are listed as stray files. */
 export async function readLakeFolder(dir: string): Promise<LakeSnapshot> {
   const objects: LakeObject[] = [];
   const problems: string[] = [];
@@ -73,14 +132,14 @@ export async function readLakeFolder(dir: string): Promise<LakeSnapshot> {
     if (!e.isFile()) continue;
     const rel = join(e.parentPath, e.name).slice(dir.length + 1).split(sep).join('/');
     const slash = rel.indexOf('/');
-    if (!rel.endsWith('.jsonl.gz') || slash < 0 || e.name.startsWith('.')) {
+    if (!isObjectKey(rel) || slash < 0 || e.name.startsWith('.')) {
       strayFiles.push(rel);
       continue;
     }
     const body = await readFile(join(dir, rel));
     const [bucket, key] = [rel.slice(0, slash), rel.slice(slash + 1)];
     try {
-      objects.push({ bucket, key, records: decodeJsonlGz(body, rel), bytes: body.byteLength });
+      objects.push({ bucket, key, records: await decodeObject(body, rel), bytes: body.byteLength });
     } catch (err) {
       problems.push((err as Error).message);
       undecodable.push({ bucket, key, message: (err as Error).message });
@@ -104,7 +163,7 @@ export interface S3LakeOptions {
   readonly concurrency?: number;
 }
 
-/** Lists the buckets and keys of an S3 server and downloads every `*.jsonl.gz` object. */
+/** Lists the buckets and keys of an S3 server and downloads every `*.jsonl.gz` and `*.parquet` object. */
 export async function readS3Lake(opts: S3LakeOptions): Promise<LakeSnapshot> {
   const client = new S3Client({
     endpoint: opts.endpoint,
@@ -131,7 +190,7 @@ export async function readS3Lake(opts: S3LakeOptions): Promise<LakeSnapshot> {
         const page = await client.send(new ListObjectsCommand({ Bucket: bucket, Marker: marker }));
         const contents = page.Contents ?? [];
         for (const o of contents) {
-          if (o.Key?.endsWith('.jsonl.gz')) todo.push({ bucket, key: o.Key });
+          if (o.Key && isObjectKey(o.Key)) todo.push({ bucket, key: o.Key });
           else if (o.Key) strayFiles.push(`${bucket}/${o.Key}`);
         }
         marker = page.IsTruncated && contents.length ? contents[contents.length - 1].Key : undefined;
@@ -145,7 +204,7 @@ export async function readS3Lake(opts: S3LakeOptions): Promise<LakeSnapshot> {
         try {
           const got = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
           const body = await got.Body!.transformToByteArray();
-          objects.push({ bucket, key, records: decodeJsonlGz(body, where), bytes: body.byteLength });
+          objects.push({ bucket, key, records: await decodeObject(body, where), bytes: body.byteLength });
         } catch (err) {
           // decodeJsonlGz names the object itself; SDK errors do not.
           const text = (err as Error).message;

@@ -8,6 +8,7 @@ import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { S3ServerHandle } from './s3server.ts';
+import { decodeObject } from '../checker/lake-source.ts';
 
 /** One stored object, parsed. */
 export interface LakeObject {
@@ -64,6 +65,23 @@ export function readLake(lakeDir: string, bucket?: string): LakeObject[] {
     if (bucket !== undefined && b !== bucket) continue;
     const key = rel.slice(slash + 1);
     out.push({ bucket: b, key, records: parseJsonlGz(readFileSync(join(lakeDir, rel)), rel) });
+  }
+  return out;
+}
+
+/**
+ * Every object of either format (`*.jsonl.gz`, `*.parquet` from `run --format parquet`) of
+ * `bucket` in the lake folder (all buckets when omitted), sorted by key, each record in its JSON
+ * Lines shape (Parquet decoded by DuckDB: test/checker/lake-source.ts `decodeParquet`).
+ */
+export async function readLakeAll(lakeDir: string, bucket?: string): Promise<LakeObject[]> {
+  const out: LakeObject[] = [];
+  for (const rel of listLakeFiles(lakeDir)) {
+    if (!rel.endsWith('.jsonl.gz') && !rel.endsWith('.parquet')) continue;
+    const slash = rel.indexOf('/');
+    const b = rel.slice(0, slash);
+    if (bucket !== undefined && b !== bucket) continue;
+    out.push({ bucket: b, key: rel.slice(slash + 1), records: await decodeObject(readFileSync(join(lakeDir, rel)), rel) });
   }
   return out;
 }
