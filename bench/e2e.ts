@@ -6,8 +6,11 @@
  * in its own child process, so peak RSS and CPU time are that phase's own. One-shot figures, so a
  * plain script rather than tinybench. Needs `npm run build` (the CLI phases run build/cli/main.js).
  *
+ * Both output formats: the lake phases run once with gzip JSON Lines (`lake:<stage>`) and once
+ * with `--format parquet` (`lake:<stage>:parquet`).
+ *
  * Run: npm run bench:e2e -- [--rows 1000000] [--only scan,read,lake:aggregated] [--rss-only] [--markdown FILE]
- * Phases: scan, read, read-pool, lake:<stage>, lake:aggregated:no-alerts, s3:<stage>, ts:validated|enriched|aggregated.
+ * Phases: scan, read, read-pool, lake:<stage>, lake:<stage>:parquet, lake:aggregated:no-alerts, s3:<stage>, ts:validated|enriched|aggregated.
  * `--rss-only` runs only the lake:* phases (the 10M-row peak-RSS check). TMPDIR chooses the disk used.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -24,7 +27,7 @@ const STAGES = ['ingestion', 'validated', 'enriched', 'aggregated'] as const;
 /** Targets of the project: peak RSS below 300 MB (10^6 bytes), ingestion ≥ 300k rows/s, aggregated ≥ 1.5M rows/s. */
 const RSS_TARGET_MIB = 300e6 / 2 ** 20;
 const RATE_TARGETS: Partial<Record<string, number>> = { ingestion: 300_000, aggregated: 1_500_000 };
-/** Disk per row: ~250 B of database, up to ~170 B of one phase's objects (enriched; each phase's output is deleted after it). */
+/** Disk per row: ~250 B of database, up to ~170 B of one phase's objects (enriched JSON Lines; Parquet is smaller; each phase's output is deleted after it). */
 const DISK_BYTES_PER_ROW = 250 + 200;
 const DISK_MARGIN = 512 * 2 ** 20;
 
@@ -51,6 +54,7 @@ const PHASES: readonly Phase[] = [
   { name: 'read', what: '(b) SensorReader, 50k pages, main thread', child: 'read' },
   { name: 'read-pool', what: '(b) PooledReader / KernelPool.readColumns, 2 worker threads', child: 'read-pool' },
   ...STAGES.map((stage): Phase => ({ name: `lake:${stage}`, what: '(c) run --once → lake folder', stage, dest: 'lake' })),
+  ...STAGES.map((stage): Phase => ({ name: `lake:${stage}:parquet`, what: '(c) run --once → lake folder, --format parquet', stage, dest: 'lake', args: ['--format', 'parquet'] })),
   { name: 'lake:aggregated:no-alerts', what: '(c) run --once → lake folder, --no-alerts', stage: 'aggregated', dest: 'lake', args: ['--no-alerts'] },
   ...STAGES.map((stage): Phase => ({ name: `s3:${stage}`, what: '(c) run --once → loopback s3rver', stage, dest: 's3' })),
   ...STAGES.slice(1).map((stage): Phase => ({ name: `ts:${stage}`, what: '(d) run --once → lake folder, --kernels ts', stage, dest: 'lake', args: ['--kernels', 'ts'] })),
@@ -264,9 +268,9 @@ function rate(x: number): string {
 function render(rs: readonly Row[], setup: string, load0: number[], load1: number[]): string {
   const scan = rs.find((r) => r.phase.name === 'scan' && !r.failed);
   const scanRate = scan ? scan.rows / scan.seconds : NaN;
-  const head = ['phase', 'rows', 's', 'rows/s', '% of (a)', 'rows/CPU-s', 'objects', 'MiB written', 'peak RSS MiB', 'cmd s', `RSS < 300 MB`, 'rate target'];
+  const head = ['phase', 'rows', 's', 'rows/s', '% of (a)', 'rows/CPU-s', 'CPU-s per 1M', 'objects', 'MiB written', 'peak RSS MiB', 'cmd s', `RSS < 300 MB`, 'rate target'];
   const body = rs.map((r) => {
-    if (r.failed) return [r.phase.name, `FAILED (${r.failed})`, '', '', '', '', '', '', '', '', '', ''];
+    if (r.failed) return [r.phase.name, `FAILED (${r.failed})`, '', '', '', '', '', '', '', '', '', '', ''];
     const perSec = r.rows / r.seconds;
     const target = r.phase.stage ? RATE_TARGETS[r.phase.stage] : undefined;
     return [
@@ -276,6 +280,7 @@ function render(rs: readonly Row[], setup: string, load0: number[], load1: numbe
       rate(perSec),
       Number.isFinite(scanRate) ? ((100 * perSec) / scanRate).toFixed(0) + ' %' : '',
       rate(r.rows / r.cpuSeconds),
+      ((r.cpuSeconds * 1e6) / r.rows).toFixed(2),
       r.objects === undefined ? '' : String(r.objects),
       r.bytes === undefined ? '' : (r.bytes / 2 ** 20).toFixed(2),
       r.maxRssMiB.toFixed(0),
@@ -302,7 +307,8 @@ function render(rs: readonly Row[], setup: string, load0: number[], load1: numbe
     's and rows/s: the measured loop for scan/read phases (db open and worker start-up excluded); for run phases the',
     "pipeline's own time from the CLI summary (its run loop), and `cmd s` the whole command: node start-up, module loading,",
     'bucket preparation, alert-thread start and final alert drain, worker shutdown included.',
-    'rows/CPU-s: user+sys CPU of all threads (the whole CLI process for run phases; s3rver runs in the parent and is not counted).',
+    'rows/CPU-s: user+sys CPU of all threads (the whole CLI process for run phases; s3rver runs in the parent and is not counted); CPU-s per 1M: the same CPU per million rows.',
+    'Phases ending :parquet write every dataset with --format parquet (zstd), the others gzip JSON Lines.',
     'objects, MiB written: every file the command wrote (stage objects, alerts, latency and pipeline metrics), counted on disk.',
     'Peak RSS: process.resourceUsage().maxRSS of the phase\'s own child process, worker threads included; target < 300 MB = 300·10⁶ bytes (286 MiB).',
     ...(rs.some((r) => !r.failed && r.rows !== rows) ? [`(!) after rows: the phase did not process all ${rows.toLocaleString('en-US')} rows.`] : []),
