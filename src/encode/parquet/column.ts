@@ -1,6 +1,7 @@
 import { ByteSink } from './bytes.ts';
 import type { Codec } from './codec.ts';
-import { bitWidth, encodeHybrid, rle } from './rle.ts';
+import { deltaInt64s, int64Bytes, levels, plainBooleans, plainDoubles, plainInt64s } from './page.ts';
+import { bitWidth, encodeHybrid } from './rle.ts';
 import type { LeafSpec } from './schema.ts';
 import { i64, thriftStruct, type ThriftStruct } from './thrift.ts';
 
@@ -11,7 +12,11 @@ import { i64, thriftStruct, type ThriftStruct } from './thrift.ts';
  * compressed together). Text is dictionary-encoded (one PLAIN dictionary page before the data
  * pages, RLE_DICTIONARY indices in them) until the dictionary stops paying — more than half of
  * a page's values new, or past {@link DICT_MAX_BYTES} — and PLAIN from that page on, as
- * parquet-mr does. Numbers are PLAIN (zstd does the rest).
+ * parquet-mr does. Numbers (DOUBLE, INT64) are dictionary-encoded the same way while the
+ * dictionary at least halves a page: sensor readings have few distinct values (a precision of
+ * 0.01, a sensor's fixed position) and shrink to a few bits per row before zstd; unique values
+ * (ids, instants) leave it after a few thousand values and are DELTA_BINARY_PACKED when their
+ * steps are small (INT64), else PLAIN. BOOLEAN is PLAIN.
  */
 
 /** Dictionary bytes past which a text column falls back to PLAIN pages. */
@@ -25,8 +30,10 @@ const PAGE_DICTIONARY = 2;
 const ENC_PLAIN = 0;
 const ENC_RLE = 3;
 const ENC_RLE_DICTIONARY = 8;
+const ENC_DELTA_BINARY_PACKED = 5;
 
-const TWO32 = 4294967296;
+/** Numbers interned before a page whose values are mostly distinct leaves the dictionary. */
+const NUMBER_LOOK = 4096;
 
 /** Where a column chunk's pages are, once written: its pieces and the metadata the footer needs. */
 export interface ChunkPieces {
@@ -53,10 +60,13 @@ export class LeafColumn {
   #plain: string[] = [];
   #nv = 0;
   // Text: the chunk's dictionary.
-  #dict: Map<string, number> | null = new Map();
+  #dict: Map<string, number> | null;
   readonly #dictValues: string[] = [];
   #dictBytes = 0;
   #dictPages = 0;
+  // Numbers: the chunk's dictionary (values stay in #num while a page is filled; interned when it is written).
+  #numDict: Map<number, number> | null;
+  readonly #numDictValues: number[] = [];
   /** Dictionary indices of a batch dictionary's codes (-1: not yet seen), per batch dictionary. */
   #codeMaps = new WeakMap<readonly string[], Int32Array>();
   // The chunk so far.
@@ -76,6 +86,8 @@ export class LeafColumn {
     this.spec = spec;
     this.#codec = codec;
     this.#reps = spec.maxRep > 0 ? new Uint8Array(1024) : null;
+    this.#dict = spec.physical === 'BYTE_ARRAY' ? new Map() : null;
+    this.#numDict = spec.physical === 'DOUBLE' || spec.physical === 'INT64' ? new Map() : null;
   }
 
   /** Makes room for `k` more level entries and values. */
@@ -299,55 +311,82 @@ export class LeafColumn {
   #values(out: ByteSink): number {
     const nv = this.#nv;
     const phys = this.spec.physical;
-    if (phys === 'DOUBLE') {
-      out.raw(new Uint8Array(this.#num.buffer, this.#num.byteOffset, nv * 8));
-      return ENC_PLAIN;
-    }
-    if (phys === 'INT64') {
-      out.reserve(nv * 8);
-      const base = out.length;
-      const view = new DataView(out.buffer.buffer, out.buffer.byteOffset);
-      const num = this.#num;
-      let min = this.#min;
-      let max = this.#max;
-      for (let i = 0; i < nv; i++) {
-        const v = num[i];
-        if (v < min) min = v;
-        if (v > max) max = v;
-        const hi = Math.floor(v / TWO32);
-        view.setUint32(base + 8 * i, v - hi * TWO32, true);
-        view.setInt32(base + 8 * i + 4, hi, true);
-      }
-      this.#min = min;
-      this.#max = max;
-      out.length = base + nv * 8;
+    if (phys === 'DOUBLE' || phys === 'INT64') {
+      if (phys === 'INT64') this.#minMax(nv);
+      if (this.#numDict && this.#internNumbers(nv)) return this.#indices(out, this.#numDictValues.length);
+      if (phys === 'DOUBLE') plainDoubles(this.#num, nv, out);
+      else if (deltaInt64s(this.#num, nv, out)) return ENC_DELTA_BINARY_PACKED;
+      else plainInt64s(this.#num, nv, out);
       return ENC_PLAIN;
     }
     if (phys === 'BOOLEAN') {
-      const bytes = (nv + 7) >> 3;
-      out.reserve(bytes);
-      const buf = out.buffer;
-      const base = out.length;
-      buf.fill(0, base, base + bytes);
-      for (let i = 0; i < nv; i++) if (this.#num[i] === 1) buf[base + (i >> 3)] |= 1 << (i & 7);
-      out.length = base + bytes;
+      plainBooleans(this.#num, nv, out);
       return ENC_PLAIN;
     }
     if (this.#dict) {
       const added = this.#dictValues.length - this.#dictAtPage;
       const tooBig = this.#dictBytes > DICT_MAX_BYTES || this.#dictValues.length > DICT_MAX_ENTRIES || (added > 64 && added * 2 > nv);
-      if (!tooBig) {
-        const width = Math.max(1, bitWidth(this.#dictValues.length - 1));
-        out.byte(width);
-        encodeHybrid(this.#idx, nv, width, out);
-        this.#dictPages++;
-        return ENC_RLE_DICTIONARY;
-      }
+      if (!tooBig) return this.#indices(out, this.#dictValues.length);
       // The dictionary stops here (the pages before keep using it); this page and the rest are PLAIN.
       this.#plainFromHere();
     }
     for (let i = 0; i < nv; i++) out.lengthPrefixed(this.#plain[i]);
     return ENC_PLAIN;
+  }
+
+  /** The page's dictionary indices (`#idx`): bit width, then the hybrid encoding. */
+  #indices(out: ByteSink, entries: number): number {
+    const width = Math.max(1, bitWidth(entries - 1));
+    out.byte(width);
+    encodeHybrid(this.#idx, this.#nv, width, out);
+    this.#dictPages++;
+    return ENC_RLE_DICTIONARY;
+  }
+
+  /** Interns the page's numbers into the chunk's dictionary (indices into `#idx`); false, and PLAIN from here on, when it does not pay. */
+  #internNumbers(nv: number): boolean {
+    const dict = this.#numDict!;
+    const values = this.#numDictValues;
+    const num = this.#num;
+    if (this.#idx.length < nv) this.#idx = new Int32Array(Math.max(nv, this.#idx.length * 2));
+    const idx = this.#idx;
+    const before = values.length;
+    for (let i = 0; i < nv; i++) {
+      const v = num[i];
+      let k = dict.get(v);
+      if (k === undefined) {
+        // -0 and 0 are one Map key: a -0 is kept exact by PLAIN pages.
+        if (v === 0 && 1 / v < 0) return this.#plainNumbers();
+        k = values.length;
+        values.push(v);
+        dict.set(v, k);
+        if (i === NUMBER_LOOK && values.length - before > NUMBER_LOOK / 2) return this.#plainNumbers();
+      }
+      idx[i] = k;
+    }
+    const width = Math.max(1, bitWidth(values.length - 1));
+    // It pays when the dictionary and the indices take at most half of the plain values.
+    if (values.length > DICT_MAX_ENTRIES || (values.length - before) * 8 + (nv * width) / 8 > nv * 4) return this.#plainNumbers();
+    return true;
+  }
+
+  #plainNumbers(): false {
+    this.#numDict = null;
+    return false;
+  }
+
+  /** Running min/max of an INT64 page, for the chunk's statistics. */
+  #minMax(nv: number): void {
+    const num = this.#num;
+    let min = this.#min;
+    let max = this.#max;
+    for (let i = 0; i < nv; i++) {
+      const v = num[i];
+      if (v < min) min = v;
+      if (v > max) max = v;
+    }
+    this.#min = min;
+    this.#max = max;
   }
 
   /** Ends the chunk: the dictionary page (if any page used it) and the data pages, with the footer's column metadata. */
@@ -359,10 +398,13 @@ export class LeafColumn {
     if (this.#dictPages > 0) {
       const out = this.#out;
       out.reset();
-      for (const v of this.#dictValues) out.lengthPrefixed(v);
+      const entries = this.spec.physical === 'BYTE_ARRAY' ? this.#dictValues.length : this.#numDictValues.length;
+      if (this.spec.physical === 'DOUBLE') plainDoubles(Float64Array.from(this.#numDictValues), entries, out);
+      else if (this.spec.physical === 'INT64') plainInt64s(this.#numDictValues, entries, out);
+      else for (const v of this.#dictValues) out.lengthPrefixed(v);
       const body = out.bytes();
       const compressed = this.#codec.compress(body);
-      const header = thriftStruct({ 1: PAGE_DICTIONARY, 2: body.length, 3: compressed.length, 7: { 1: this.#dictValues.length, 2: ENC_PLAIN } });
+      const header = thriftStruct({ 1: PAGE_DICTIONARY, 2: body.length, 3: compressed.length, 7: { 1: entries, 2: ENC_PLAIN } });
       pages.push(header, compressed);
       dictionaryBytes = header.length + compressed.length;
       uncompressed += header.length + body.length;
@@ -402,32 +444,6 @@ export class LeafColumn {
 }
 
 const TYPE = { BOOLEAN: 0, INT64: 2, DOUBLE: 5, BYTE_ARRAY: 6 } as const;
-
-/** Levels with their 4-byte length prefix (data page v1); all-equal levels, the usual case, as one RLE run. */
-function levels(values: Uint8Array, n: number, width: number, out: ByteSink): void {
-  const at = out.length;
-  out.u32(0);
-  const first = values[0];
-  let same = true;
-  for (let i = 1; i < n; i++) {
-    if (values[i] !== first) {
-      same = false;
-      break;
-    }
-  }
-  if (same) rle(first, n, width, out);
-  else encodeHybrid(values, n, width, out);
-  out.setU32(at, out.length - at - 4);
-}
-
-function int64Bytes(v: number): Uint8Array {
-  const b = new Uint8Array(8);
-  const view = new DataView(b.buffer);
-  const hi = Math.floor(v / TWO32);
-  view.setUint32(0, v - hi * TWO32, true);
-  view.setInt32(4, hi, true);
-  return b;
-}
 
 function grow8(a: Uint8Array<ArrayBuffer>, cap: number, used: number): Uint8Array<ArrayBuffer> {
   const next = new Uint8Array(cap);
