@@ -120,29 +120,41 @@ export async function writeRowParquet(batch: ColumnarBatch, ctx: BatchContext, t
   const codec = await zstd();
   const schema = datasetParquetSchema(type);
   const pipeline = columnNode(schema, '_pipeline');
-  const byHour = new Map<number, { file: ParquetFile; first: number; last: number }>();
-  const ids = batch.id;
+  const byHour = new Map<number, HourGroup[]>();
   for (const g of groupByHour(batch, ctx.startedMs)) {
-    let acc = byHour.get(g.hourMs);
-    if (!acc) byHour.set(g.hourMs, (acc = { file: new ParquetFile(schema, { codec, createdBy: `edgelake ${ctx.version}` }), first: Infinity, last: -Infinity }));
-    const stamp = new Template(schema, pipeline, pipelineRecord(type, ctx, g.fallback));
-    const rows = Int32Array.from(g.rows);
-    for (let from = 0; from < rows.length; from += SLICE_ROWS) {
-      const to = Math.min(rows.length, from + SLICE_ROWS);
-      fill(acc.file, rows, from, to);
-      stamp.repeat(acc.file, to - from);
-      acc.file.endSlice(to - from);
-    }
-    for (const r of g.rows) {
-      const id = ids[r];
-      if (id < acc.first) acc.first = id;
-      if (id > acc.last) acc.last = id;
-    }
+    const list = byHour.get(g.hourMs);
+    if (list) list.push(g);
+    else byHour.set(g.hourMs, [g]);
   }
-  return [...byHour].map(([hourMs, acc]) => ({
-    bucket: ctx.buckets[bucket],
-    key: rowObjectKey({ dataset: 'sensor_readings', hourMs, nodeKey: ctx.keyNode, firstId: acc.first, lastId: acc.last, format: 'parquet' }),
-    body: acc.file.finish(),
-    records: acc.file.rows,
-  }));
+  const ids = batch.id;
+  const objects: SinkObject[] = [];
+  // One file at a time, finished before the next begins: a thread holds one file's page buffers.
+  for (const [hourMs, groups] of byHour) {
+    const file = new ParquetFile(schema, { codec, createdBy: `edgelake ${ctx.version}` });
+    let first = Infinity;
+    let last = -Infinity;
+    for (const g of groups) {
+      const stamp = new Template(schema, pipeline, pipelineRecord(type, ctx, g.fallback));
+      const rows = Int32Array.from(g.rows);
+      for (let from = 0; from < rows.length; from += SLICE_ROWS) {
+        const to = Math.min(rows.length, from + SLICE_ROWS);
+        fill(file, rows, from, to);
+        stamp.repeat(file, to - from);
+        file.endSlice(to - from);
+      }
+      for (const r of g.rows) {
+        const id = ids[r];
+        if (id < first) first = id;
+        if (id > last) last = id;
+      }
+    }
+    const body = file.finish();
+    objects.push({
+      bucket: ctx.buckets[bucket],
+      key: rowObjectKey({ dataset: 'sensor_readings', hourMs, nodeKey: ctx.keyNode, firstId: first, lastId: last, format: 'parquet' }),
+      body,
+      records: file.rows,
+    });
+  }
+  return objects;
 }

@@ -2,6 +2,7 @@ import { ByteSink } from './bytes.ts';
 import type { Codec } from './codec.ts';
 import { deltaInt64s, int64Bytes, levels, plainBooleans, plainDoubles, plainInt64s } from './page.ts';
 import { bitWidth, encodeHybrid } from './rle.ts';
+import { bytePool, f64Pool, i32Pool } from './scratch.ts';
 import type { LeafSpec } from './schema.ts';
 import { i64, thriftStruct, type ThriftStruct } from './thrift.ts';
 
@@ -50,13 +51,13 @@ export class LeafColumn {
   readonly spec: LeafSpec;
   readonly #codec: Codec;
   /** Levels of the current page (definition always: every leaf is optional; repetition inside lists). */
-  #defs = new Uint8Array(1024);
+  #defs = EMPTY_U8;
   #reps: Uint8Array<ArrayBuffer> | null;
   /** Level entries in the current page. */
   #n = 0;
   /** Values of the current page: numbers (DOUBLE, INT64, TIMESTAMP ms, BOOLEAN 0/1) or dictionary indices / strings. */
-  #num = new Float64Array(1024);
-  #idx = new Int32Array(1024);
+  #num = EMPTY_F64;
+  #idx = EMPTY_I32;
   #plain: string[] = [];
   #nv = 0;
   // Text: the chunk's dictionary.
@@ -80,35 +81,27 @@ export class LeafColumn {
   #min = Infinity;
   #max = -Infinity;
   readonly #encodings = new Set<number>([ENC_RLE]);
-  readonly #out = new ByteSink();
 
   constructor(spec: LeafSpec, codec: Codec) {
     this.spec = spec;
     this.#codec = codec;
-    this.#reps = spec.maxRep > 0 ? new Uint8Array(1024) : null;
+    this.#reps = spec.maxRep > 0 ? EMPTY_U8 : null;
     this.#dict = spec.physical === 'BYTE_ARRAY' ? new Map() : null;
     this.#numDict = spec.physical === 'DOUBLE' || spec.physical === 'INT64' ? new Map() : null;
   }
 
-  /** Makes room for `k` more level entries and values. */
+  /** Makes room for `k` more level entries and values (buffers come from the thread's pool: see scratch.ts). */
   reserve(k: number): void {
     const need = this.#n + k;
     if (need > this.#defs.length) {
       const cap = Math.max(need, this.#defs.length * 2);
-      this.#defs = grow8(this.#defs, cap, this.#n);
-      if (this.#reps) this.#reps = grow8(this.#reps, cap, this.#n);
+      this.#defs = regrow(bytePool, this.#defs, cap, this.#n);
+      if (this.#reps) this.#reps = regrow(bytePool, this.#reps, cap, this.#n);
     }
     const needV = this.#nv + k;
-    if (needV > this.#num.length && this.spec.physical !== 'BYTE_ARRAY') {
-      const next = new Float64Array(Math.max(needV, this.#num.length * 2));
-      next.set(this.#num.subarray(0, this.#nv));
-      this.#num = next;
-    }
-    if (needV > this.#idx.length && this.spec.physical === 'BYTE_ARRAY') {
-      const next = new Int32Array(Math.max(needV, this.#idx.length * 2));
-      next.set(this.#idx.subarray(0, this.#nv));
-      this.#idx = next;
-    }
+    if (this.spec.physical === 'BYTE_ARRAY') {
+      if (needV > this.#idx.length) this.#idx = regrow(i32Pool, this.#idx, Math.max(needV, this.#idx.length * 2), this.#nv);
+    } else if (needV > this.#num.length) this.#num = regrow(f64Pool, this.#num, Math.max(needV, this.#num.length * 2), this.#nv);
   }
 
   /** An entry without a value: null (or an absent or empty ancestor) at definition level `def`. */
@@ -281,7 +274,7 @@ export class LeafColumn {
   /** Turns what was appended into one compressed data page. */
   flushPage(): void {
     if (this.#n === 0) return;
-    const out = this.#out;
+    const out = PAGE_OUT;
     out.reset();
     const levelWidth = bitWidth(this.spec.maxDef);
     if (this.#reps) levels(this.#reps, this.#n, bitWidth(this.spec.maxRep), out);
@@ -348,7 +341,7 @@ export class LeafColumn {
     const dict = this.#numDict!;
     const values = this.#numDictValues;
     const num = this.#num;
-    if (this.#idx.length < nv) this.#idx = new Int32Array(Math.max(nv, this.#idx.length * 2));
+    if (this.#idx.length < nv) this.#idx = regrow(i32Pool, this.#idx, Math.max(nv, this.#idx.length * 2), 0);
     const idx = this.#idx;
     const before = values.length;
     for (let i = 0; i < nv; i++) {
@@ -375,6 +368,18 @@ export class LeafColumn {
     return false;
   }
 
+  /** Gives the page buffers back to the thread's pool (the chunk is written). */
+  #release(): void {
+    bytePool.give(this.#defs);
+    if (this.#reps) bytePool.give(this.#reps);
+    f64Pool.give(this.#num);
+    i32Pool.give(this.#idx);
+    this.#defs = EMPTY_U8;
+    this.#reps = this.#reps ? EMPTY_U8 : null;
+    this.#num = EMPTY_F64;
+    this.#idx = EMPTY_I32;
+  }
+
   /** Running min/max of an INT64 page, for the chunk's statistics. */
   #minMax(nv: number): void {
     const num = this.#num;
@@ -396,7 +401,7 @@ export class LeafColumn {
     let dictionaryBytes = 0;
     let uncompressed = this.#uncompressed;
     if (this.#dictPages > 0) {
-      const out = this.#out;
+      const out = PAGE_OUT;
       out.reset();
       const entries = this.spec.physical === 'BYTE_ARRAY' ? this.#dictValues.length : this.#numDictValues.length;
       if (this.spec.physical === 'DOUBLE') plainDoubles(Float64Array.from(this.#numDictValues), entries, out);
@@ -411,6 +416,7 @@ export class LeafColumn {
       this.#encodings.add(ENC_PLAIN);
     }
     pages.push(...this.#pages);
+    this.#release();
     const compressed = dictionaryBytes + this.#compressed;
     const spec = this.spec;
     const stats: ThriftStruct = { 3: i64(this.#levels - this.#valueCount) };
@@ -445,8 +451,17 @@ export class LeafColumn {
 
 const TYPE = { BOOLEAN: 0, INT64: 2, DOUBLE: 5, BYTE_ARRAY: 6 } as const;
 
-function grow8(a: Uint8Array<ArrayBuffer>, cap: number, used: number): Uint8Array<ArrayBuffer> {
-  const next = new Uint8Array(cap);
-  next.set(a.subarray(0, used));
+/** One page encoder per thread: pages are encoded and compressed one at a time. */
+const PAGE_OUT = new ByteSink();
+
+const EMPTY_U8 = new Uint8Array(0);
+const EMPTY_F64 = new Float64Array(0);
+const EMPTY_I32 = new Int32Array(0);
+
+/** A pooled array of at least `cap` elements holding the first `used` of `a`; `a` goes back to the pool. */
+function regrow<T extends Uint8Array<ArrayBuffer> | Float64Array<ArrayBuffer> | Int32Array<ArrayBuffer>>(pool: { take(n: number): T; give(a: T): void }, a: T, cap: number, used: number): T {
+  const next = pool.take(cap);
+  if (used > 0) next.set(a.subarray(0, used) as never);
+  pool.give(a);
   return next;
 }

@@ -11,8 +11,8 @@ import { i64, thriftStruct, type ThriftStruct } from './thrift.ts';
  * `PAR1`, the column chunks (dictionary page, data pages), the footer and `PAR1`.
  */
 
-/** Rows per page slice: a page of doubles is then 256 KiB before compression. */
-export const SLICE_ROWS = 32_768;
+/** Rows per page slice: a page of doubles is then 128 KiB before compression (and a thread holds one slice of every column). */
+export const SLICE_ROWS = 16_384;
 
 const MAGIC = Buffer.from('PAR1', 'latin1');
 
