@@ -172,3 +172,35 @@ test('reprocess --format parquet writes the records of a JSON Lines reprocess of
   assert.deepEqual(records('parquet'), records('jsonl'));
   t.diagnostic(`${out.parquet.length} Parquet objects, ${records('parquet').length} records`);
 });
+
+test('run --format parquet into S3: every dataset lands as .parquet objects typed application/vnd.apache.parquet, readable by DuckDB', async (t) => {
+  const { startS3Server, S3RVER_ENV, S3RVER_CREDENTIALS } = await import('./helpers/s3server.ts');
+  const { runCli } = await import('./helpers/cli.ts');
+  const { HeadObjectCommand, S3Client } = await import('@aws-sdk/client-s3');
+  const { decodeParquet } = await import('./checker/lake-source.ts');
+  const dir = tempDir(t);
+  const db = join(dir, 'sensor_data.db');
+  await simulate({ db, rows: 3000, sensors: 4, startMs: Date.UTC(2025, 7, 15), seed: 4 });
+  const s3 = await startS3Server();
+  const client = new S3Client({ endpoint: s3.endpoint, region: 'us-west-2', forcePathStyle: true, credentials: S3RVER_CREDENTIALS });
+  try {
+    const r = await runCli(['run', '--db', db, '--once', '--type', 'validated', '--format', 'parquet', '--s3-endpoint', s3.endpoint, '--create-buckets', '--node-id', 'edge-s3', '--no-progress'], { env: S3RVER_ENV });
+    assert.equal(r.code, 0, describeResult(r));
+    let rows = 0;
+    for (const stage of ['validated', 'emergency', 'metrics']) {
+      const bucket = `expanso-databricks-${stage}-us-west-2`;
+      const keys = (await s3.listKeys(bucket)).filter((k) => !k.startsWith('_edgelake/'));
+      assert.ok(keys.length > 0 && keys.every((k) => k.endsWith('.parquet')), `${bucket}: ${keys.join(', ')}`);
+      for (const key of keys) {
+        const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+        assert.equal(head.ContentType, 'application/vnd.apache.parquet', key);
+        const records = await decodeParquet(await s3.readObject(bucket, key), key);
+        if (stage === 'validated') rows += records.length;
+      }
+    }
+    assert.equal(rows, 3000);
+  } finally {
+    client.destroy();
+    await s3.dispose();
+  }
+});

@@ -250,7 +250,7 @@ export class S3Sink implements Sink {
           ContentLength: body.byteLength,
           ContentMD5: md5,
           // The object is a .jsonl.gz file, not a gzip-encoded transfer: no Content-Encoding, so readers get the gzip bytes.
-          ContentType: 'application/x-ndjson',
+          ContentType: key.endsWith('.parquet') ? 'application/vnd.apache.parquet' : 'application/x-ndjson',
         }),
         { abortSignal: this.#abort.signal },
       ),
