@@ -1,10 +1,13 @@
 /**
  * Preloaded into the test runner and every test process (`node --import tsx --import
- * ./test/setup/tmpdir.ts --test …`): puts the tests' temporary files on a RAM disk (/dev/shm) when
+ * ./test/setup/tmpdir.mjs --test …`): puts the tests' temporary files on a RAM disk (/dev/shm) when
  * it has room, unless TMPDIR is set. edgelake fsyncs every object, intent and commit, and the
  * suite lands tens of thousands of them; on a VM disk each fsync costs milliseconds, which is a
  * third of the suite's time and measures the disk, not edgelake. The code under test is the same
  * (it still fsyncs); on tmpfs an fsync is free. Children inherit the variable.
+ *
+ * Plain JavaScript, not TypeScript: worker threads of the code under test (piscina) inherit the
+ * `--import` flags, and a worker thread has no TypeScript loader for a `.ts` preload.
  */
 import { statfsSync } from 'node:fs';
 
