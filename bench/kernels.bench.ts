@@ -12,7 +12,7 @@ import { DEFAULT_LIMITS, DEFAULT_THRESHOLDS, DEFAULT_WINDOW_MS, ScoreState, load
 import type { AggregateInput, Kernels, WindowPartial } from '../src/kernels/index.ts';
 import { aggregateInputOf, fuzzInputOf, scoreInputOf, syntheticBatch, validateInputOf } from './synthetic.ts';
 import type { SyntheticBatch } from './synthetic.ts';
-import { KernelPool } from '../src/pool/index.ts';
+import { BenchPool } from './pool/bench-pool.ts';
 
 const quick = process.env.BENCH_QUICK === '1';
 const SENSORS = 1000;
@@ -131,7 +131,7 @@ async function main(): Promise<void> {
   const val = validateInputOf(b);
   const poolTable: Array<Record<string, string | number>> = [];
   for (const threads of [1, 2]) {
-    const pool = await KernelPool.open({ threads, impl: 'wasm' });
+    const pool = await BenchPool.open({ threads, impl: 'wasm' });
     try {
       let handed: AggregateInput[] = [];
       const bench = new Bench({ time: 0, iterations: 5, warmupIterations: 1, warmupTime: 0 });

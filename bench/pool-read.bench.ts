@@ -1,9 +1,9 @@
 /**
  * "Workers read their own SQLite id range": rows/s of reading + aggregating a simulated sensor
- * database (1M rows, 100 sensors) on the main thread alone vs KernelPool.readAggregate with 1 and
- * 2 workers. Every variant reads the same id ranges (taskRows ids each) with SensorReader (one
- * scalar SQL function filling preallocated Float64Arrays) and runs the WASM aggregation kernel,
- * then merges partials; the pool variants do the reading in the workers.
+ * database (1M rows, 100 sensors) on the main thread alone vs BenchPool.readAggregate
+ * (bench/pool/) with 1 and 2 workers. Every variant reads the same id ranges (taskRows ids each)
+ * with SensorReader (one scalar SQL function filling preallocated Float64Arrays) and runs the
+ * WASM aggregation kernel, then merges partials; the pool variants do the reading in the workers.
  * Run: `node --import tsx bench/pool-read.bench.ts` (after `npm run build:wasm`);
  * `BENCH_ROWS=200000` for a quick run. Prints best and median of BENCH_REPEATS (default 3) runs.
  */
@@ -14,7 +14,7 @@ import Database from 'better-sqlite3';
 import { Bench } from 'tinybench';
 import { DEFAULT_WINDOW_MS, loadKernels, mergePartials } from '../src/kernels/index.ts';
 import type { Kernels, WindowPartial } from '../src/kernels/index.ts';
-import { KernelPool } from '../src/pool/index.ts';
+import { BenchPool } from './pool/bench-pool.ts';
 import { simulate } from '../src/simulate/index.ts';
 import { SensorReader } from '../src/source/reader.ts';
 import { METRICS } from '../src/source/schema.ts';
@@ -55,7 +55,7 @@ async function main(): Promise<void> {
     const conn = new Database(db, { readonly: true });
     const reader = new SensorReader({ db: conn, columns: ['sensor_id', ...METRICS, 'anomaly_flag'], keepTimestampText: false });
     const wasm = await loadKernels('wasm');
-    const pools = [await KernelPool.open({ threads: 1, taskRows: TASK_ROWS }), await KernelPool.open({ threads: 2, taskRows: TASK_ROWS })];
+    const pools = [await BenchPool.open({ threads: 1, taskRows: TASK_ROWS }), await BenchPool.open({ threads: 2, taskRows: TASK_ROWS })];
     try {
       const bench = new Bench({ time: 0, iterations: REPEATS, warmupIterations: 1, warmupTime: 0 });
       bench.add('read only, main thread', () => {

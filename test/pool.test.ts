@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { KernelPool } from '../src/pool/index.ts';
+import { BenchPool } from '../bench/pool/bench-pool.ts';
 import { SensorReader } from '../src/source/reader.ts';
 import { METRICS } from '../src/source/schema.ts';
 import { simulate } from '../src/simulate/index.ts';
@@ -11,10 +12,10 @@ import { DEFAULT_LIMITS, loadKernels } from '../src/kernels/index.ts';
 import type { Kernels, WindowPartial } from '../src/kernels/index.ts';
 import { aggregateInputOf, fuzzInputOf, syntheticBatch, validateInputOf } from '../bench/synthetic.ts';
 
-let pool: KernelPool;
+let pool: BenchPool;
 let wasm: Kernels;
 before(async () => {
-  pool = await KernelPool.open({ threads: 2, impl: 'wasm', taskRows: 20_000, maxInFlight: 3 });
+  pool = await BenchPool.open({ threads: 2, impl: 'wasm', taskRows: 20_000, maxInFlight: 3 });
   wasm = await loadKernels('wasm');
 });
 after(async () => {
@@ -27,7 +28,9 @@ function byKey(parts: WindowPartial[]): Map<string, WindowPartial> {
   return new Map(parts.map((p) => [`${p.slot}:${p.windowStartMs}`, p]));
 }
 
-describe('KernelPool', () => {
+// The bench pool runs kernels in workers over the product's WorkerPool: its bound on tasks in
+// flight, its thread options and warm-up are the ones KernelPool runs the product's tasks with.
+describe('BenchPool on WorkerPool', () => {
   it('aggregates a batch split over several tasks into the partials of one kernel call', async () => {
     const input = aggregateInputOf(batch);
     const pooled = byKey(await pool.aggregate(input, 300_000));
@@ -126,14 +129,36 @@ describe('KernelPool', () => {
     await assert.rejects(pool.aggregate(bad, 300_000), /slot ids must be ≥ 0, got -7/);
   });
 
+  it('bounds the product pool\'s tasks in flight too, and reads every part in id order', async (t) => {
+    const db = join(tempDir(t), 'sensors.db');
+    await simulate({ db, rows: 12_000, sensors: 5, startMs: Date.UTC(2025, 7, 15), seed: 4 });
+    const product = await KernelPool.open({ threads: 1, maxInFlight: 2 });
+    t.after(() => product.close());
+    const parts = Array.from({ length: 6 }, (_v, i) => ({ afterId: i * 2000, untilId: (i + 1) * 2000, rows: 2000 }));
+    const reading = product.readColumns({ db, parts, columns: ['sensor_id'] });
+    assert.equal(product.inFlight, 2, 'two tasks dispatched, four waiting');
+    let peak = 0;
+    const watch = setInterval(() => (peak = Math.max(peak, product.inFlight)), 1);
+    const got = await reading;
+    clearInterval(watch);
+    assert.ok(peak <= 2, `peak ${peak}`);
+    assert.equal(product.inFlight, 0);
+    assert.equal(product.completed, 6, 'one task per part; the warm-up tasks are not counted');
+    assert.deepEqual(Array.from(got.id), Array.from({ length: 12_000 }, (_v, i) => i + 1));
+  });
+
   it('runs the TypeScript reference in workers too, and refuses bad options', async () => {
-    const tsPool = await KernelPool.open({ threads: 1, impl: 'ts' });
+    const tsPool = await BenchPool.open({ threads: 1, impl: 'ts' });
     try {
       const v = validateInputOf(batch);
       assert.deepEqual(await tsPool.validate(v, DEFAULT_LIMITS), wasm.validate(v, DEFAULT_LIMITS));
     } finally {
       await tsPool.close();
     }
-    await assert.rejects(KernelPool.open({ threads: 0 }), /threads must be an integer ≥ 1, got 0/);
+    await assert.rejects(BenchPool.open({ threads: 0 }), /BenchPool threads must be an integer ≥ 1, got 0/);
+    await assert.rejects(BenchPool.open({ threads: 1, taskRows: 0.5 }), /BenchPool taskRows must be an integer ≥ 1, got 0\.5/);
+    await assert.rejects(KernelPool.open({ threads: 0 }), /KernelPool threads must be an integer ≥ 1, got 0/);
+    await assert.rejects(KernelPool.open({ threads: 1, maxInFlight: 0 }), /KernelPool maxInFlight must be an integer ≥ 1, got 0/);
+    await assert.rejects(KernelPool.open({ threads: 1, impl: 'js' as 'ts' }), /KernelPool impl must be wasm or ts, got js/);
   });
 });

@@ -1,3 +1,5 @@
-export { KernelPool, DEFAULT_POOL_OPTIONS } from './kernel-pool.ts';
-export type { CallOptions, KernelPoolOptions, ReadAggregateOptions, ReadAggregateResult } from './kernel-pool.ts';
-export type { PoolTask, PoolResult, RangePartials, ReadAggregateTask } from './types.ts';
+export { KernelPool } from './kernel-pool.ts';
+export type { KernelPoolOptions, ReadColumnsOptions, ReadPart } from './kernel-pool.ts';
+export { WorkerPool } from './worker-pool.ts';
+export type { LoadTask, WorkerPoolOptions, WorkerTask } from './worker-pool.ts';
+export type { PoolTask, PoolResult, ReadColumnsTask, StageSpec, StageTask } from './types.ts';

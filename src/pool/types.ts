@@ -1,21 +1,10 @@
-/** The messages that cross into pool workers and back: one place for their shapes. */
+/** The messages that cross into KernelPool workers and back: one place for their shapes. */
 import type { ColumnarBatch } from '../batch.ts';
 import type { NodeIdentity } from '../meta/identity.ts';
 import type { BatchContext } from '../stages/types.ts';
 import type { StageFailure, StageResult } from './stage-run.ts';
 import type { ColumnName } from '../source/schema.ts';
-import type { AggregateInput, FuzzInput, FuzzOutput, KernelImpl, ValidateInput, ValidationLimits } from '../kernels/types.ts';
-
-/** A worker reads rows `afterId < id ≤ untilId` of `sensor_readings` itself and aggregates them. */
-export interface ReadAggregateTask {
-  readonly kernel: 'readAggregate';
-  readonly impl: KernelImpl;
-  /** Path of the sensor database, opened read-only by the worker (one connection per thread and path). */
-  readonly db: string;
-  readonly afterId: number;
-  readonly untilId: number;
-  readonly windowMs: number;
-}
+import type { KernelImpl } from '../kernels/types.ts';
 
 /** A worker reads rows `afterId < id ≤ untilId` into a ColumnarBatch of the given columns (transferred back). */
 export interface ReadColumnsTask {
@@ -59,32 +48,11 @@ export interface StageTask {
   readonly ctx: BatchContext;
 }
 
-/** One kernel run on one batch slice; typed arrays are transferred, not copied. */
-export type PoolTask =
-  | { readonly kernel: 'aggregate'; readonly impl: KernelImpl; readonly input: AggregateInput; readonly windowMs: number }
-  | { readonly kernel: 'validate'; readonly impl: KernelImpl; readonly input: ValidateInput; readonly limits: ValidationLimits }
-  | { readonly kernel: 'fuzz'; readonly impl: KernelImpl; readonly input: FuzzInput; readonly radiusM: number }
-  | ReadAggregateTask
-  | ReadColumnsTask
-  | StageTask;
-
-/** What a worker returns for a ReadAggregateTask. */
-export interface RangePartials {
-  /** Packed partials (see packPartials); `slot` indexes `sensorIds`. */
-  readonly partials: Float64Array;
-  /** sensor_id per task-local slot (null: rows whose sensor_id is NULL). */
-  readonly sensorIds: readonly (string | null)[];
-  /** Rows read. */
-  readonly rows: number;
-}
+/** The tasks of a KernelPool worker (worker.ts); what they return is in PoolResult. */
+export type PoolTask = ReadColumnsTask | StageTask;
 
 /** What a worker returns for each task kind. */
 export interface PoolResult {
-  /** Packed partials (see packPartials). */
-  aggregate: Float64Array;
-  validate: Uint32Array;
-  fuzz: FuzzOutput;
-  readAggregate: RangePartials;
   readColumns: ColumnarBatch;
   stage: StageResult | StageFailure;
 }

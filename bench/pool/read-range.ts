@@ -1,16 +1,16 @@
 /**
- * Worker side of KernelPool.readAggregate: the worker reads its own id range of the sensor
+ * Worker side of BenchPool.readAggregate: the worker reads its own id range of the sensor
  * database and aggregates it, so both cores read SQLite (row materialisation, not arithmetic,
  * bounds the pipeline: see shared/PERFORMANCE.md) and no column crosses a thread.
  * Reading reuses SensorReader (one scalar SQL function filling preallocated typed arrays).
  */
 import Database from 'better-sqlite3';
-import { packPartials } from '../kernels/partial.ts';
-import type { AggregateInput, Kernels } from '../kernels/types.ts';
-import { PipelineError } from '../errors.ts';
-import { BUSY_TIMEOUT_MS } from '../source/open.ts';
-import { SensorReader } from '../source/reader.ts';
-import { METRICS } from '../source/schema.ts';
+import { packPartials } from '../../src/kernels/partial.ts';
+import type { AggregateInput, Kernels } from '../../src/kernels/types.ts';
+import { PipelineError } from '../../src/errors.ts';
+import { BUSY_TIMEOUT_MS } from '../../src/source/open.ts';
+import { SensorReader } from '../../src/source/reader.ts';
+import { METRICS } from '../../src/source/schema.ts';
 import type { RangePartials, ReadAggregateTask } from './types.ts';
 
 /** The columns aggregation needs (id and timestamp are always read). */

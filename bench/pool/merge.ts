@@ -1,6 +1,6 @@
-/** Main-thread reassembly of the window partials that several pool tasks return. */
-import { mergePartials } from '../kernels/partial.ts';
-import type { WindowPartial } from '../kernels/types.ts';
+/** Main-thread reassembly of the window partials that several bench pool tasks return. */
+import { mergePartials } from '../../src/kernels/partial.ts';
+import type { WindowPartial } from '../../src/kernels/types.ts';
 
 /**
  * Accumulates partials from tasks, merging those of the same (slot, window) with mergePartials
