@@ -110,6 +110,8 @@ test('the setup notebook grants READ FILES on the six buckets and WRITE FILES on
   assert.equal(r.status, 0, r.stderr);
   const sql = r.stdout.trim().split('\n');
   assert.equal(BUCKET_STAGES.length, 6);
+  // Every bucket holds a dataset of the registry and every dataset lands in one of the buckets.
+  assert.deepEqual(new Set(DATASET_NAMES.map((n) => DATASETS[n].bucketStage)), new Set(BUCKET_STAGES));
   for (const stage of [...BUCKET_STAGES, 'checkpoints']) {
     assert.ok(
       sql.includes(`CREATE EXTERNAL LOCATION IF NOT EXISTS \`acme-databricks-${stage}-eu-west-1\` URL 's3://acme-databricks-${stage}-eu-west-1/' WITH (STORAGE CREDENTIAL \`edgelake_s3\`) COMMENT 'edgelake ${stage} bucket';`),

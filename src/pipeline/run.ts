@@ -11,7 +11,7 @@ import { AlertPath, type AlertStats } from '../alerts/path.ts';
 import { resolveFuzzKey } from '../meta/fuzz-key.ts';
 import { CoordinatePolicy } from '../privacy/coordinates.ts';
 import { createSink } from '../sink/index.ts';
-import { bucketName, type BucketStage } from '../sink/key.ts';
+import { bucketNames, type BucketStage } from '../sink/key.ts';
 import type { Sink } from '../sink/types.ts';
 import { formatAddress } from '../ops/addr.ts';
 import { LagProbe } from '../ops/lag.ts';
@@ -67,8 +67,6 @@ export interface RunSummary {
   readonly alerts: AlertStats | null;
 }
 
-const ALL_BUCKETS: BucketStage[] = ['ingestion', 'validated', 'enriched', 'aggregated', 'emergency', 'metrics'];
-
 /**
  * `edgelake run`: opens the sensor database (read-only when the state lives elsewhere; its
  * journal mode is left as it is), takes the state's run lock (one run per state: contract §2),
@@ -108,7 +106,7 @@ export async function runPipeline(options: RunOptions, hooks: RunHooks = {}): Pr
     let kernels: Promise<Kernels> | null = null;
     const metrics = hooks.metrics ?? new RunMetrics();
     sink = createSink({ lake: options.lake, s3Endpoint: options.s3Endpoint, region: options.region, createBuckets: options.createBuckets, observer: metrics });
-    const buckets = Object.fromEntries(ALL_BUCKETS.map((s) => [s, bucketName(options.bucketPrefix, s, options.region)])) as Record<BucketStage, string>;
+    const buckets = bucketNames(options.bucketPrefix, options.region);
     // A stop request finishes the batch in flight and lets the alert deliveries end, but an S3
     // endpoint or a receiver that accepts connections and never answers would hold them for
     // retries × timeouts: after --stop-grace the sink is closed (the upload fails with S3_CLOSED and

@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync 
 import { dirname, join, sep } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { ConfigError, PipelineError } from '../errors.ts';
-import { FORMAT_EXTENSION, bucketName, type BucketStage } from '../sink/key.ts';
+import { BUCKET_STAGES, FORMAT_EXTENSION, bucketName } from '../sink/key.ts';
 import { createS3Client } from '../sink/s3.ts';
 import { classifyS3Error, withRetry, RetryExhausted, type S3Fault } from '../sink/s3-retry.ts';
 
@@ -47,9 +47,6 @@ export interface S3CacheSummary {
   readonly removed: number;
 }
 
-/** Buckets the preview reads: every stage's, alerts and metrics. */
-const STAGES: readonly BucketStage[] = ['ingestion', 'validated', 'enriched', 'aggregated', 'emergency', 'metrics'];
-
 const MANIFEST = '.edgelake-cache.json';
 
 interface ManifestEntry {
@@ -81,7 +78,7 @@ export async function syncS3Cache(opts: S3CacheOptions): Promise<S3CacheSummary>
     const buckets: string[] = [];
     let listed = 0;
     let unchanged = 0;
-    for (const stage of STAGES) {
+    for (const stage of BUCKET_STAGES) {
       const bucket = bucketName(opts.bucketPrefix, stage, opts.region);
       const objects = await listBucket(client, bucket, where);
       if (objects === null) continue;

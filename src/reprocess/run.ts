@@ -5,7 +5,7 @@ import { loadKernels, type Kernels } from '../kernels/index.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { pipelineVersion } from '../meta/version.ts';
 import { awsEnvironmentConfigured, createSink } from '../sink/index.ts';
-import { bucketName, type BucketStage } from '../sink/key.ts';
+import { bucketNames, type BucketStage } from '../sink/key.ts';
 import { createRecordSource } from '../source/lake-records.ts';
 import { buildBatch, extraColumnsOf } from '../source/record-batch.ts';
 import { openReprocessStage, type AdapterOptions, type BatchInfo, type ReprocessStage, type StageResult } from './adapter.ts';
@@ -27,8 +27,6 @@ export interface ReprocessSummary {
   readonly manifest: { readonly bucket: string; readonly key: string };
 }
 
-const STAGES: BucketStage[] = ['ingestion', 'validated', 'enriched', 'aggregated', 'emergency', 'metrics'];
-
 /**
  * `edgelake reprocess`, one partition: list the landed ingestion objects, keep this partition's
  * share ({@link planPartition}), push their rows through the stage — per object for row stages,
@@ -46,7 +44,7 @@ export async function reprocess(o: ReprocessOptions, hooks: { log?: Logger; env?
     );
   }
   const startedAt = new Date();
-  const buckets = Object.fromEntries(STAGES.map((s) => [s, bucketName(o.bucketPrefix, s, o.region)])) as Record<BucketStage, string>;
+  const buckets = bucketNames(o.bucketPrefix, o.region);
   const useS3 = o.s3Endpoint !== undefined || (!o.lake && awsEnvironmentConfigured(env));
   const lake = o.lake ?? (useS3 ? undefined : 'lake');
   // The raw lake is read, not made: a folder that is not there is a mistake to name, not an empty history.

@@ -1,5 +1,5 @@
 import { DATASETS, DATASET_NAMES, PARTITION_COLUMNS, TABLE_SCHEMA, type DatasetName } from './datasets.ts';
-import type { OutputFormat } from '../sink/key.ts';
+import { BUCKET_STAGES, type OutputFormat } from '../sink/key.ts';
 import { CLUSTER_TIME_COLUMN, databricksDdl } from './ddl.ts';
 import { CATALOG_PARAM } from './dialect.ts';
 
@@ -11,8 +11,8 @@ import { CATALOG_PARAM } from './dialect.ts';
  * their grants, the catalog and schema.
  */
 
-/** Bucket stages, once each, in dataset order: the six buckets edgelake writes. */
-export const BUCKET_STAGES: readonly string[] = [...new Set(DATASET_NAMES.map((n) => DATASETS[n].bucketStage))];
+/** The six buckets edgelake writes (one list, in src/sink/key.ts). */
+export { BUCKET_STAGES };
 
 /** The bucket stage of the Auto Loader checkpoints: `{prefix}-databricks-checkpoints-{region}`, beside the data buckets. */
 export const CHECKPOINT_STAGE = 'checkpoints';

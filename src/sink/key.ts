@@ -3,8 +3,11 @@
  * names are made, so a replayed batch always lands on the same keys.
  */
 
-/** Stages that own a bucket. */
-export type BucketStage = 'ingestion' | 'validated' | 'enriched' | 'aggregated' | 'emergency' | 'metrics';
+/** Stages that own a bucket, in the contract's order (§4): the one list of buckets. */
+export const BUCKET_STAGES = ['ingestion', 'validated', 'enriched', 'aggregated', 'emergency', 'metrics'] as const;
+
+/** A stage that owns a bucket. */
+export type BucketStage = (typeof BUCKET_STAGES)[number];
 
 /** Datasets written by edgelake (the first key segment). */
 export type Dataset = 'sensor_readings' | 'alerts' | 'pipeline_metrics' | 'latency_metrics';
@@ -21,6 +24,11 @@ export const FORMAT_EXTENSION: Readonly<Record<OutputFormat, string>> = { jsonl:
 /** `{prefix}-databricks-{stage}-{region}`. */
 export function bucketName(prefix: string, stage: BucketStage, region: string): string {
   return `${prefix}-databricks-${stage}-${region}`;
+}
+
+/** Every bucket's name under one prefix and region. */
+export function bucketNames(prefix: string, region: string): Record<BucketStage, string> {
+  return Object.fromEntries(BUCKET_STAGES.map((s) => [s, bucketName(prefix, s, region)])) as Record<BucketStage, string>;
 }
 
 const pad2 = (n: number) => (n < 10 ? '0' : '') + n;
