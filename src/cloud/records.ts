@@ -23,21 +23,6 @@ function stamp(type: 'ingestion' | 'alerts', nodeId: string, batchId: string, ve
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
-/**
- * Event times with a latency: the ones the validated stage accepts (not before `minEventMs`, not
- * more than `maxFutureMs` ahead of `atMs`); the others (a failed clock read of 1969, a node two
- * days ahead) become NaN. A 56-year "latency" says nothing about the pipeline.
- */
-function plausible(eventMs: Float64Array, atMs: number): Float64Array {
-  const out = new Float64Array(eventMs.length);
-  const latest = atMs + DEFAULT_LIMITS.maxFutureMs;
-  for (let i = 0; i < eventMs.length; i++) {
-    const e = eventMs[i];
-    out[i] = e >= DEFAULT_LIMITS.minEventMs && e <= latest ? e : NaN;
-  }
-  return out;
-}
-
 /** What the central process knows about one landed raw object. */
 export interface Landing {
   readonly nodeId: string;
@@ -61,7 +46,7 @@ export interface Landing {
  * count whatever its rows' clocks said.
  */
 export async function landingObject(l: Landing, bucket: string, version: string): Promise<SinkObject> {
-  const s = latencySummary(plausible(l.eventMs, l.landedMs), l.landedMs);
+  const s = latencySummary(l.eventMs, l.landedMs);
   const batchId = `${l.nodeId}-cloud-ingestion-${l.firstId}-${l.lastId}`;
   const record = {
     processing_location: 'cloud',

@@ -1,3 +1,4 @@
+import { DEFAULT_LIMITS } from '../kernels/types.ts';
 import type { BatchContext, StageOutput } from '../stages/types.ts';
 import { pipelineStamp } from '../stages/rows.ts';
 import { rowObjectKey, type OutputFormat } from '../sink/key.ts';
@@ -46,16 +47,21 @@ export function reductionPct(raw: number, written: number): number {
 }
 
 /**
- * Latency of each row with an event time, from that time to `durableMs`, summarised.
- * Future event times (clock skew) count as 0 rather than negative.
+ * Latency of each row with a plausible event time, from that time to `durableMs`, summarised.
+ * Plausible is what the validated stage accepts: not before `minEventMs` (the epoch: a failed clock
+ * read of 1969) and not more than `maxFutureMs` ahead of `durableMs` (a node two days ahead); a 56-year
+ * "latency" says nothing about the pipeline. Future times within the allowed skew count as 0
+ * rather than negative. The edge's batches and the cloud-only path's landings share this rule.
  */
 export function latencySummary(eventMs: Float64Array, durableMs: number): LatencySummary | null {
   const lat = new Float64Array(eventMs.length);
+  const earliest = DEFAULT_LIMITS.minEventMs;
+  const latest = durableMs + DEFAULT_LIMITS.maxFutureMs;
   let n = 0;
   let sum = 0;
   for (let i = 0; i < eventMs.length; i++) {
     const e = eventMs[i];
-    if (e === e) {
+    if (e >= earliest && e <= latest) {
       const l = durableMs > e ? durableMs - e : 0;
       lat[n++] = l;
       sum += l;
