@@ -10,40 +10,36 @@ import type { ColumnarBatch } from '../batch.ts';
 import { ConfigError, PipelineError } from '../errors.ts';
 import type { Kernels } from '../kernels/types.ts';
 import { CoordinatePolicy } from '../privacy/coordinates.ts';
-import { createEnrichedStage } from '../stages/enriched.ts';
-import { createIngestionStage } from '../stages/ingestion.ts';
+import { createStage } from '../stages/index.ts';
 import type { Stage, StageOutput } from '../stages/types.ts';
-import { createValidatedStage } from '../stages/validated.ts';
 import { readerFor } from './read-columns.ts';
 import type { StageSpec, StageTask } from './types.ts';
 
 /** Stages built in this worker, by spec (an enriched stage keeps its seed cache and snapshot between batches). */
-const stages = new Map<string, Stage>();
+const stages = new Map<string, Promise<Stage>>();
 
-function stageFor(spec: StageSpec, kernels: Kernels): Stage {
+/** This worker's stage for `spec`, made by the run's own stage registry (src/stages/index.ts) from the spec's settings. */
+function stageFor(spec: StageSpec, kernels: Kernels): Promise<Stage> {
   const key = JSON.stringify(spec);
   let s = stages.get(key);
   if (s) return s;
-  switch (spec.type) {
-    case 'ingestion':
-      s = createIngestionStage();
-      break;
-    case 'validated':
-      s = createValidatedStage({ kernels });
-      break;
-    case 'enriched': {
-      const e = spec.enriched;
-      if (!e) throw new RangeError('an enriched stage task needs its fuzzing settings');
-      const policy = new CoordinatePolicy({ fuzzing: { kernels, key: e.fuzzKey, radiusKm: e.radiusKm }, keepOriginal: e.keepOriginalGps });
-      s = createEnrichedStage({ kernels, fuzzKey: e.fuzzKey, radiusKm: e.radiusKm, keepOriginalGps: e.keepOriginalGps, sourceFile: e.sourceFile, identity: e.identity, policy });
-      break;
-    }
-    default:
-      throw new RangeError(`stage ${JSON.stringify((spec as { type: unknown }).type)} does not run in a worker`);
-  }
+  const e = spec.enriched;
+  if (spec.type === 'enriched' && !e) throw new RangeError('an enriched stage task needs its fuzzing settings');
+  s = createStage(spec.type, {
+    // Windows are never built here: only the row stages run in workers (StageSpec['type']).
+    options: { fuzzRadiusKm: e?.radiusKm ?? 0, keepOriginalGps: e?.keepOriginalGps ?? false, window: 0, lateness: 0 },
+    kernels: () => Promise.resolve(kernels),
+    identity: e?.identity ?? null,
+    sourceFile: e?.sourceFile ?? '',
+    fuzzing: async () => {
+      if (!e) throw new RangeError('only an enriched stage task carries fuzzing settings');
+      return new CoordinatePolicy({ fuzzing: { kernels, key: e.fuzzKey, radiusKm: e.radiusKm }, keepOriginal: e.keepOriginalGps });
+    },
+  });
   // A handful of specs at most (one per stage and settings); never an unbounded cache.
   if (stages.size > 8) stages.clear();
   stages.set(key, s);
+  s.catch(() => stages.delete(key));
   return s;
 }
 
@@ -86,6 +82,6 @@ export async function runStageTask(task: StageTask, kernels: Kernels): Promise<S
   if (batch.length === 0) return { batch, output: { objects: [], recordsOut: 0 } };
   // A new batch is named after the rows it holds, known only now (a replay brings its recorded name).
   const batchId = task.ctx.batchId || `${task.ctx.nodeId}-${task.spec.type}-${batch.id[0]}-${batch.id[batch.length - 1]}`;
-  const output = await stageFor(task.spec, kernels).process(batch, { ...task.ctx, batchId });
+  const output = await (await stageFor(task.spec, kernels)).process(batch, { ...task.ctx, batchId });
   return { batch, output };
 }

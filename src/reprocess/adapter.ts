@@ -1,4 +1,3 @@
-import Database from 'better-sqlite3';
 import type { ColumnarBatch } from '../batch.ts';
 import type { RunOptions } from '../config.ts';
 import type { Kernels } from '../kernels/types.ts';
@@ -9,7 +8,6 @@ import type { BuildOptions } from '../source/record-batch.ts';
 import { createStage } from '../stages/index.ts';
 import type { Stage, StageOutput } from '../stages/types.ts';
 import type { PipelineType } from '../state/pipeline-types.ts';
-import { StateStore } from '../state/store.ts';
 import { ConfigError } from '../errors.ts';
 import { resolveFuzzKey } from '../meta/fuzz-key.ts';
 import { CoordinatePolicy } from '../privacy/coordinates.ts';
@@ -89,15 +87,10 @@ const NO_STORE = {
 
 /** Creates a fresh stage (one per stream: a stateful stage's state belongs to one node's rows) and adapts it. */
 export async function openReprocessStage(o: AdapterOptions): Promise<ReprocessStage> {
-  // The stage factory wants a state store (enriched would keep a generated fuzzing key there; the
-  // command refuses to run enriched without the fleet's key, so nothing is ever kept): in memory.
-  const stateDb = new Database(':memory:');
   const stage: Stage = await createStage(o.type, {
     options: o.options,
     kernels: o.kernels,
-    nodeId: 'reprocess',
     identity: null,
-    state: new StateStore(stateDb),
     sourceFile: o.sourceFile,
     // The fleet's key (the command refuses enriched without it): the same offsets as on the nodes.
     fuzzing: async () =>
@@ -105,9 +98,7 @@ export async function openReprocessStage(o: AdapterOptions): Promise<ReprocessSt
         fuzzing: { kernels: await o.kernels(), key: resolveFuzzKey({ store: NO_STORE }).key, radiusKm: o.options.fuzzRadiusKm },
         keepOriginal: o.options.keepOriginalGps,
       }),
-    log: o.log,
   });
-  stateDb.close();
   const context = (info: BatchInfo, final: boolean) => ({
     batchId: info.batchId,
     nodeId: info.nodeId,

@@ -12,22 +12,31 @@ import { createIngestionStage } from './ingestion.ts';
 import { createValidatedStage } from './validated.ts';
 import type { Stage } from './types.ts';
 
-/** What a stage may use besides its batches; built once per run. */
-export interface StageEnv {
-  readonly options: RunOptions;
+/**
+ * What a stage is built from: the settings and services its factory uses. The run builds it once
+ * (as part of {@link StageEnv}); a pool worker builds its own from the task's stage spec, so
+ * both threads make every stage through the same factory below.
+ */
+export interface StageFactoryEnv {
+  readonly options: Pick<RunOptions, 'fuzzRadiusKm' | 'keepOriginalGps' | 'window' | 'lateness'>;
   /** The kernels of `--kernels` (loaded on first use; ingestion never needs them). */
   readonly kernels: () => Promise<Kernels>;
-  readonly nodeId: string;
   readonly identity: NodeIdentity | null;
-  readonly state: StateStore;
   /** Absolute path of the sensor database, for lineage. */
   readonly sourceFile: string;
   /** The enriched stage's coordinate policy (GPS fuzzing with the run's key), shared with the alerts; made on first use. */
   readonly fuzzing: () => Promise<CoordinatePolicy>;
+}
+
+/** What a run's stages and loop may use besides their batches; built once per run. */
+export interface StageEnv extends StageFactoryEnv {
+  readonly options: RunOptions;
+  readonly nodeId: string;
+  readonly state: StateStore;
   readonly log: Logger;
 }
 
-type StageFactory = (env: StageEnv) => Stage | Promise<Stage>;
+type StageFactory = (env: StageFactoryEnv) => Stage | Promise<Stage>;
 
 const FACTORIES: Record<PipelineType, StageFactory | null> = {
   ingestion: () => createIngestionStage(),
@@ -47,8 +56,11 @@ const FACTORIES: Record<PipelineType, StageFactory | null> = {
     createAggregatedStage({ kernels: await env.kernels(), windowMs: env.options.window, latenessMs: env.options.lateness }),
 };
 
-/** Creates the stage for a pipeline type, or a ConfigError (exit 2) for a type not built yet. */
-export async function createStage(type: PipelineType, env: StageEnv): Promise<Stage> {
+/**
+ * Creates the stage for a pipeline type, or a ConfigError (exit 2) for a type not built yet: the
+ * one registry of stages (a new stage is a file in this folder and a line here).
+ */
+export async function createStage(type: PipelineType, env: StageFactoryEnv): Promise<Stage> {
   const factory = FACTORIES[type];
   if (!factory) throw new ConfigError('STAGE_NOT_AVAILABLE', `pipeline type "${type}" is not yet available in this version of edgelake`);
   return factory(env);
