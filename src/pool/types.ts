@@ -5,6 +5,7 @@ import type { BatchContext } from '../stages/types.ts';
 import type { StageFailure, StageResult } from './stage-run.ts';
 import type { ColumnName } from '../source/schema.ts';
 import type { KernelImpl } from '../kernels/types.ts';
+import type { PipelineType } from '../state/pipeline-types.ts';
 
 /** A worker reads rows `afterId < id ≤ untilId` into a ColumnarBatch of the given columns (transferred back). */
 export interface ReadColumnsTask {
@@ -23,7 +24,8 @@ export interface ReadColumnsTask {
 
 /** What a worker needs to build a stateless row stage itself (plain data; the fuzzing key stays in this process). */
 export interface StageSpec {
-  readonly type: 'ingestion' | 'validated' | 'enriched';
+  /** A stateless row stage (a stage without restoreState): the others run on the main thread. */
+  readonly type: Exclude<PipelineType, 'aggregated'>;
   readonly columns: readonly ColumnName[];
   readonly extras: readonly string[];
   readonly keepTimestampText: boolean;

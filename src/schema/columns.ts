@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { READING_COLUMNS, type ColumnName } from '../source/schema.ts';
+import { PIPELINE_TYPES } from '../state/pipeline-types.ts';
 
 /**
  * The building blocks shared by every record schema: timestamps, the `_pipeline` stamp and the
@@ -97,7 +98,7 @@ export const TYPED_COLUMNS = {
 } satisfies Record<ColumnName, z.ZodType>;
 
 /** Record kinds a `_pipeline.type` can name: the four pipeline types plus the alert stream. */
-export const STAMP_TYPES = ['ingestion', 'validated', 'enriched', 'aggregated', 'alerts'] as const;
+export const STAMP_TYPES = [...PIPELINE_TYPES, 'alerts'] as const;
 
 /** `_pipeline`, carried by every record (contract §5). */
 export const PipelineStamp = z
