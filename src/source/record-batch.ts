@@ -108,7 +108,7 @@ export function decodeIngestionLines(text: string, where: string): DecodedRecord
  * The stored value a JSON value of an ingestion record stands for (see the file comment). A
  * column outside the contract has no declared type, so "Infinity" there stays text.
  */
-function storedOf(v: unknown, numericColumn: boolean, bad: () => Error): StoredValue {
+export function storedOf(v: unknown, numericColumn: boolean, bad: () => Error): StoredValue {
   if (v === null || typeof v === 'number') return v;
   if (typeof v === 'string') {
     if (numericColumn && (v === 'Infinity' || v === '-Infinity')) return Number(v);
