@@ -2,22 +2,22 @@
  * The landed ingestion objects of a lake, as a source: list a bucket's `sensor_readings` objects
  * (in a `--lake` folder or in S3, read-only: ListObjectsV2 and GetObject), filtered by node and
  * by event hour from the partition folders, and decode each back into the rows the live reader
- * saw (src/source/record-batch.ts). This is what `edgelake reprocess` reads instead of the
- * node's SQLite file, which in the field is pruned long before anyone wants to reprocess.
+ * saw: gzip JSON Lines (src/source/record-batch.ts) or Parquet from `run --format parquet`
+ * (src/source/parquet-records.ts), the same rows from either; an id range landed in both formats
+ * is read once (src/source/format-twins.ts). This is what `edgelake reprocess` reads instead of
+ * the node's SQLite file, which in the field is pruned long before anyone wants to reprocess.
  */
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { gunzip as gunzipCb } from 'node:zlib';
-import { promisify } from 'node:util';
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { ColumnarBatch } from '../batch.ts';
 import { ConfigError, PipelineError, messageOf } from '../errors.ts';
 import { decodeNodeKey } from '../sink/key.ts';
 import { RetryExhausted, redactSecrets, withRetry } from '../sink/s3-retry.ts';
 import { createS3Client, loadS3Sdk, type S3SinkOptions } from '../sink/s3.ts';
-import { buildBatch, decodeIngestionLines, type BuildOptions, type DecodedRecords } from './record-batch.ts';
+import { pairTwins } from './format-twins.ts';
+import { objectName } from './ingestion-objects.ts';
 
-const gunzip = promisify(gunzipCb);
+export { objectName, readIngestionBatch, readIngestionObject } from './ingestion-objects.ts';
 
 /** The dataset whose objects hold source rows. */
 const DATASET = 'sensor_readings';
@@ -34,22 +34,25 @@ export interface RowObjectKey {
   readonly generation: number;
   readonly firstId: number;
   readonly lastId: number;
+  /** `jsonl` (`.jsonl.gz`) or `parquet` (`.parquet`, `run --format parquet`). */
+  readonly format: 'jsonl' | 'parquet';
 }
 
-const ROW_KEY = /^sensor_readings\/year=(\d{4})\/month=(\d{2})\/day=(\d{2})\/hour=(\d{2})\/([^/]+)_(\d{12,})-(\d{12,})\.jsonl\.gz$/;
+const ROW_KEY = /^sensor_readings\/year=(\d{4})\/month=(\d{2})\/day=(\d{2})\/hour=(\d{2})\/([^/]+)_(\d{12,})-(\d{12,})\.(jsonl\.gz|parquet)$/;
 const NODE_PART = /^([^~]+)(?:~g(\d+))?$/;
 
 /**
  * Parses `sensor_readings/year=YYYY/month=MM/day=DD/hour=HH/{node}_{first12}-{last12}.jsonl.gz`
- * (a live batch object); null for any other key: temporary files, other datasets, Parquet, and
- * objects with a role suffix (`~alerts`, reprocess runs). The one place this layout is read back.
+ * or `….parquet` (a live batch object of either format); null for any other key: temporary
+ * files, other datasets, and objects with a role suffix (`~alerts`, reprocess runs). The one
+ * place this layout is read back.
  * The id range is taken from the right (`_first-last.jsonl.gz`), so an id holding `_` is fine;
  * the node part is decoded with `decodeNodeKey`, the inverse of the keys' own encoding.
  */
 export function parseRowObjectKey(key: string): RowObjectKey | null {
   const m = ROW_KEY.exec(key);
   if (!m) return null;
-  const [, y, mo, d, h, node, first, last] = m;
+  const [, y, mo, d, h, node, first, last, ext] = m;
   const date = new Date(0);
   date.setUTCFullYear(Number(y), Number(mo) - 1, Number(d)); // not Date.UTC: it maps years 0–99 to 1900–1999
   date.setUTCHours(Number(h));
@@ -69,7 +72,7 @@ export function parseRowObjectKey(key: string): RowObjectKey | null {
   }
   const generation = part[2] === undefined ? 1 : Number(part[2]);
   if (!Number.isSafeInteger(generation) || generation < 1 || (part[2] !== undefined && generation < 2)) return null;
-  return { hourMs, node, nodeId, generation, firstId, lastId };
+  return { hourMs, node, nodeId, generation, firstId, lastId, format: ext === 'parquet' ? 'parquet' : 'jsonl' };
 }
 
 /** One landed object. */
@@ -78,6 +81,12 @@ export interface LakeObject extends RowObjectKey {
   readonly key: string;
   /** Size in bytes as S3 lists it; 0 from a lake folder (not needed there). */
   readonly size: number;
+  /**
+   * The key of this JSON Lines object's Parquet twin (same hour, node and id range), when both
+   * are listed: the twin is not listed itself, and is read with this one to prove it holds the
+   * same rows (src/source/format-twins.ts).
+   */
+  readonly twin?: string;
 }
 
 /** Filters of {@link LakeRecordSource.list}. */
@@ -90,8 +99,10 @@ export interface ListOptions {
   /** Only hours that start before this epoch ms (exclusive). Default: no bound. */
   readonly untilMs?: number;
   /**
-   * Told of each key under `sensor_readings/` that is not a live batch object (nor a lake
-   * folder's `.tmp-…part` file): so a caller can say what it skipped instead of skipping silently.
+   * Told of each key under `sensor_readings/` that is not listed: not a live batch object (a lake
+   * folder's `.tmp-…part` files aside), or the Parquet twin of a listed JSON Lines object (read
+   * only to prove it holds the same rows): so a caller can say what it skipped instead of
+   * skipping silently.
    */
   readonly onIgnored?: (key: string) => void;
 }
@@ -101,12 +112,14 @@ export interface LakeRecordSource {
   readonly kind: 'lake' | 's3';
   /** Where it reads, never containing credentials. */
   readonly location: string;
-  /** The objects matching `opts`, ordered by node, first id, hour, key. */
+  /** The objects matching `opts`, ordered by node, first id, hour, key; of twins in both formats only the JSON Lines one. */
   list(opts: ListOptions): Promise<LakeObject[]>;
-  /** The raw (gzip) body of an object. */
+  /** The raw body of an object (gzip JSON Lines or Parquet, as its key says). */
   get(obj: Pick<LakeObject, 'bucket' | 'key'>): Promise<Buffer>;
-  /** A URI naming the object, for lineage and messages (`s3://bucket/key` or a file path). */
+  /** A URI naming the object, for lineage (`s3://bucket/key` or a file path). */
   uri(obj: Pick<LakeObject, 'bucket' | 'key'>): string;
+  /** The object's local file, checked to exist (a lake folder: read where it lies), or null (S3: {@link get} the body). */
+  file(obj: Pick<LakeObject, 'bucket' | 'key'>): Promise<string | null>;
   close(): Promise<void>;
 }
 
@@ -166,7 +179,7 @@ export class FolderRecordSource implements LakeRecordSource {
         }
       }
     }
-    return out.sort(byStream);
+    return pairTwins(out, opts.onIgnored).sort(byStream);
   }
 
   async get(obj: Pick<LakeObject, 'bucket' | 'key'>): Promise<Buffer> {
@@ -176,6 +189,12 @@ export class FolderRecordSource implements LakeRecordSource {
 
   uri(obj: Pick<LakeObject, 'bucket' | 'key'>): string {
     return join(this.location, obj.bucket, obj.key);
+  }
+
+  async file(obj: Pick<LakeObject, 'bucket' | 'key'>): Promise<string> {
+    const path = this.uri(obj);
+    await stat(path).catch((err) => Promise.reject(sourceError(err, `reading ${path}`)));
+    return path;
   }
 
   async close(): Promise<void> {}
@@ -218,13 +237,13 @@ export class S3RecordSource implements LakeRecordSource {
       }
       token = !past && page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
-    return out.sort(byStream);
+    return pairTwins(out, opts.onIgnored).sort(byStream);
   }
 
   async get(obj: Pick<LakeObject, 'bucket' | 'key'>): Promise<Buffer> {
     const { GetObjectCommand } = await loadS3Sdk();
     const client = await this.#client;
-    return retry(`reading ${this.uri(obj)}`, async () => {
+    return retry(`reading ${objectName(this, obj)}`, async () => {
       const r = await client.send(new GetObjectCommand({ Bucket: obj.bucket, Key: obj.key }));
       return Buffer.from(await r.Body!.transformToByteArray());
     });
@@ -232,6 +251,10 @@ export class S3RecordSource implements LakeRecordSource {
 
   uri(obj: Pick<LakeObject, 'bucket' | 'key'>): string {
     return `s3://${obj.bucket}/${obj.key}`;
+  }
+
+  async file(): Promise<null> {
+    return null;
   }
 
   async close(): Promise<void> {
@@ -281,19 +304,3 @@ export function createRecordSource(choice: SourceChoice): LakeRecordSource {
   return new S3RecordSource({ endpoint: choice.s3Endpoint, region: choice.region });
 }
 
-/** Gunzips and decodes one ingestion object (rows in id order); errors name the object. */
-export async function readIngestionObject(source: LakeRecordSource, obj: LakeObject): Promise<DecodedRecords> {
-  const body = await source.get(obj);
-  let text: string;
-  try {
-    text = (await gunzip(body)).toString('utf8');
-  } catch (err) {
-    throw new PipelineError('LAKE_RECORD_INVALID', `${source.uri(obj)} is not gzip (${(err as Error).message}); not an edgelake ingestion object`, { cause: err });
-  }
-  return decodeIngestionLines(text, source.uri(obj));
-}
-
-/** The batch the live reader would have produced from an ingestion object's rows (with its projection options). */
-export async function readIngestionBatch(source: LakeRecordSource, obj: LakeObject, opts: BuildOptions = {}): Promise<ColumnarBatch> {
-  return buildBatch((await readIngestionObject(source, obj)).rows, opts);
-}
