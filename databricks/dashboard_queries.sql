@@ -241,45 +241,6 @@ FROM checked
 GROUP BY stage
 ORDER BY CASE stage WHEN 'ingestion' THEN 1 WHEN 'validated' THEN 2 WHEN 'enriched' THEN 3 WHEN 'aggregated' THEN 4 ELSE 5 END;
 
--- dash_success_metrics: The brief's five success metrics, measured, with target and pass/fail
--- parameters: :catalog (default main), :schema (default sensor_data), :usd_per_gb (default 0.09)
-WITH metric_values AS (
-  SELECT 1 AS ordinal, 'Data reduction, raw → aggregated, same rows' AS metric,
-    CAST(ROUND(100 * (1 - (SELECT SUM(data_size) / NULLIF(SUM(records_in), 0) FROM IDENTIFIER(:catalog || '.' || :schema || '.pipeline_metrics') WHERE pipeline_type = 'aggregated') / NULLIF((SELECT SUM(data_size) / NULLIF(SUM(records_in), 0) FROM IDENTIFIER(:catalog || '.' || :schema || '.pipeline_metrics') WHERE pipeline_type = 'ingestion'), 0)), 1) AS DOUBLE) AS measured,
-    '%' AS unit, CAST(90 AS DOUBLE) AS target, '>=' AS comparison
-  UNION ALL
-  SELECT 2, 'Alert latency, cloud-only ÷ edge (median batch p50)',
-    CAST(ROUND((SELECT percentile(p50, 0.5) FROM IDENTIFIER(:catalog || '.' || :schema || '.latency_metrics') WHERE processing_location = 'cloud' AND pipeline_type = 'alerts') / NULLIF((SELECT percentile(p50, 0.5) FROM IDENTIFIER(:catalog || '.' || :schema || '.latency_metrics') WHERE processing_location = 'edge' AND pipeline_type = 'alerts'), 0), 1) AS DOUBLE), '×', CAST(10 AS DOUBLE), '>='
-  UNION ALL
-  SELECT 3, 'Transfer cost reduction vs shipping raw rows (measured bytes at the usd_per_gb price)',
-    CAST(ROUND(100 * (1 - ((SELECT SUM(data_size) / NULLIF(SUM(records_in), 0) FROM IDENTIFIER(:catalog || '.' || :schema || '.pipeline_metrics') WHERE pipeline_type = 'aggregated') * :usd_per_gb) / NULLIF((SELECT SUM(data_size) / NULLIF(SUM(records_in), 0) FROM IDENTIFIER(:catalog || '.' || :schema || '.pipeline_metrics') WHERE pipeline_type = 'ingestion') * :usd_per_gb, 0)), 1) AS DOUBLE),
-    '%', CAST(80 AS DOUBLE), '>='
-  UNION ALL
-  SELECT 4, 'Enriched readings with a position whose GPS is fuzzed',
-    (SELECT CAST(ROUND(100 * COUNT_IF(_privacy.gps_fuzzed) / NULLIF(COUNT(*), 0), 2) AS DOUBLE)
-     FROM IDENTIFIER(:catalog || '.' || :schema || '.sensor_readings_enriched') WHERE latitude IS NOT NULL AND longitude IS NOT NULL),
-    '%', CAST(100 AS DOUBLE), '>='
-  UNION ALL
-  SELECT 5, 'Event → alert p99 at the edge (every alert row)',
-    (SELECT CAST(percentile(latency_ms, 0.99) AS DOUBLE) FROM IDENTIFIER(:catalog || '.' || :schema || '.alerts')),
-    'ms', CAST(1000 AS DOUBLE), '<'
-)
-SELECT
-  ordinal,
-  metric,
-  measured,
-  unit,
-  target,
-  comparison,
-  CASE
-    WHEN measured IS NULL THEN 'no data'
-    WHEN comparison = '<' AND measured < target THEN 'pass'
-    WHEN comparison = '>=' AND measured >= target THEN 'pass'
-    ELSE 'fail'
-  END AS status
-FROM metric_values
-ORDER BY ordinal;
-
 -- metrics_volume_same_rows: Bytes each stage wrote against the bytes the same rows took shipped raw by the cloud-only baseline (ingestion format)
 -- parameters: :catalog (default main), :schema (default sensor_data)
 WITH ranges AS (

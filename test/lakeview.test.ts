@@ -194,11 +194,15 @@ test('on the demo lake the pages show data: stages, latency paths, nodes with ex
   assert.ok(share.every((r) => (r.rejected as number) > 0 && (r.valid_pct as number) < 100), JSON.stringify(share));
   const cost = await rows('dash_transfer_cost_savings');
   assert.ok(cost.every((r) => r.usd_per_gb === 0.09));
-  const metrics = await rows('dash_success_metrics');
+  // The dashboard's success metrics are the local report's and the demo's: one query.
+  const metrics = await rows('metrics_success');
   assert.deepEqual(metrics.map((r) => r.ordinal), [1, 2, 3, 4, 5]);
   assert.equal(metrics[1].status, 'no data', 'no cloud-only baseline rows in this lake');
   for (const r of metrics) assert.ok(['pass', 'fail', 'no data'].includes(String(r.status)), JSON.stringify(r));
-  assert.equal(metrics[3].measured, 100, 'every enriched position is fuzzed');
+  const gps = await rows('metrics_gps_by_bucket');
+  const [fuzzed, positions] = ['fuzzed', 'positions'].map((k) => gps.reduce((n, r) => n + Number(r[k]), 0));
+  assert.ok(positions > 0 && gps.some((r) => r.bucket === 'enriched' && Number(r.fuzzed) === Number(r.positions)), JSON.stringify(gps));
+  assert.equal(metrics[3].measured, Math.round((10_000 * fuzzed) / positions) / 100, 'fuzzed positions over the positions of every bucket');
   const alerts = (await rows('dash_alert_summary'))[0];
   const [{ n }] = (await engine.query('SELECT count(*) AS n FROM sensor_data.alerts')).rows;
   assert.equal(alerts.alerts, n);
