@@ -70,7 +70,8 @@ export async function reprocess(o: ReprocessOptions, hooks: { log?: Logger; env?
       `reprocess run ${o.run}, partition ${o.partitionIndex} of ${o.partitionCount}${countNote}: ${plan.mine} of ${plan.listed} ingestion objects ` +
         `in ${plan.streams.length} node stream(s) from ${source.location} through ${o.type} into ${buckets[o.type as BucketStage]}`,
     );
-    if (plan.ignored.length) log.warn(`${plan.ignored.length} key(s) under sensor_readings/ are not live ingestion objects and were skipped, e.g. ${plan.ignored[0]}`);
+    // Skipped: keys that are not live ingestion objects, and Parquet twins of JSON Lines objects (read only to prove the same rows).
+    if (plan.ignored.length) log.warn(`${plan.ignored.length} key(s) under sensor_readings/ were skipped (not live ingestion objects, or the Parquet twin of a JSON Lines object holding the same rows), e.g. ${plan.ignored[0]}`);
 
     const runOptions = parseRunOptions({
       batchSize: o.batchSize,
