@@ -1,7 +1,6 @@
 import type { ColumnarBatch } from '../batch.ts';
 import type { RunOptions } from '../config.ts';
 import type { Kernels } from '../kernels/types.ts';
-import type { Logger } from '../log.ts';
 import { nodeKeyPart, type BucketStage } from '../sink/key.ts';
 import type { SinkObject } from '../sink/types.ts';
 import type { BuildOptions } from '../source/record-batch.ts';
@@ -63,7 +62,6 @@ export interface AdapterOptions {
   readonly windowsFromMs?: number;
   /** Aggregated: objects of windows starting at or after this (epoch ms) lie past the range, not written. */
   readonly windowsUntilMs?: number;
-  readonly log: Logger;
 }
 
 /**

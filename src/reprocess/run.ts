@@ -97,7 +97,6 @@ export async function reprocess(o: ReprocessOptions, hooks: { log?: Logger; env?
       sourceFile,
       windowsFromMs: o.since === undefined ? undefined : Math.floor(o.since / 3_600_000) * 3_600_000,
       windowsUntilMs: o.until === undefined ? undefined : Math.ceil(o.until / 3_600_000) * 3_600_000,
-      log,
     });
     const outputs: ReprocessManifest['outputs'][number][] = [];
     const sources: ReprocessManifest['sources'][number][] = [];
