@@ -90,6 +90,10 @@ export async function runPipeline(options: RunOptions, hooks: RunHooks = {}): Pr
     stateDb = options.stateDb ? openStateDb(options.stateDb) : db;
     const state = new StateStore(stateDb);
     const statePath = resolve(options.stateDb ?? options.db);
+    const metrics = hooks.metrics ?? new RunMetrics();
+    // Before the lock: a bad destination (AWS_ENDPOINT_URL_S3, --lake with --s3-endpoint) is named
+    // as such even while another run holds the state. Creating a sink does no I/O.
+    sink = createSink({ lake: options.lake, s3Endpoint: options.s3Endpoint, region: options.region, createBuckets: options.createBuckets, observer: metrics });
     lock = await RunLock.acquire({
       statePath,
       holders: state,
@@ -104,8 +108,6 @@ export async function runPipeline(options: RunOptions, hooks: RunHooks = {}): Pr
     if (said) log.warn(said);
     const nodeId = pin.nodeId;
     let kernels: Promise<Kernels> | null = null;
-    const metrics = hooks.metrics ?? new RunMetrics();
-    sink = createSink({ lake: options.lake, s3Endpoint: options.s3Endpoint, region: options.region, createBuckets: options.createBuckets, observer: metrics });
     const buckets = bucketNames(options.bucketPrefix, options.region);
     // A stop request finishes the batch in flight and lets the alert deliveries end, but an S3
     // endpoint or a receiver that accepts connections and never answers would hold them for
