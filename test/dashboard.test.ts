@@ -226,7 +226,9 @@ describe('the served dashboard during a demo', () => {
     const boxes = labelBoxes(end);
     assert.equal(boxes.length, 6, 'five nodes and the central region labelled');
     for (const [i, a] of boxes.entries()) for (const b of boxes.slice(i + 1)) assert.ok(!overlaps(a, b), 'map labels do not overlap');
-    assert.notEqual(figuresOf(end).fleet_records, figuresOf(middle).fleet_records, 'the page changed as the lake grew');
+    // The records may all be in by the middle (the sensors stop soon after stage 4 starts); the end adds the
+    // final flush's windows and the cloud-only path's last trigger, so some figure has moved.
+    assert.notDeepEqual(figuresOf(end), figuresOf(middle), 'the page changed as the lake grew');
     const engine = await openQueryEngine({ lake: join(dir, 'lake') });
     try {
       const figures = figuresOf(end);
