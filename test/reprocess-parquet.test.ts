@@ -13,6 +13,7 @@ import { buildBatch, extraColumnsOf, type LakeRow } from '../src/source/record-b
 import { READING_COLUMNS } from '../src/source/schema.ts';
 import { checkFleet, type LakeObject as CheckerObject } from './checker/index.ts';
 import { describeResult, runCli, type CliResult } from './helpers/cli.ts';
+import { recordKey, withoutRunFields } from './helpers/run-fields.ts';
 import { createHostileDb } from './helpers/hostile-db.ts';
 import { INGESTION_BUCKET, METRICS_BUCKET, listLakeFiles, readLake, readS3, type LakeObject } from './helpers/lake.ts';
 import { S3RVER_CREDENTIALS, S3RVER_ENV, startS3Server } from './helpers/s3server.ts';
@@ -65,28 +66,13 @@ async function pool<T>(tasks: Array<() => Promise<T>>): Promise<T[]> {
   return out;
 }
 
-/** Record members that depend on the run, not on the row (test/reprocess.test.ts says why for each), and the clock of the raw object's run. */
-function withoutRunFields(r: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = JSON.parse(JSON.stringify(r));
-  const p = out._pipeline as Record<string, unknown>;
-  delete p.batch_id;
-  delete p.processed_at;
-  delete p.version;
-  const lineage = out._lineage as Record<string, unknown> | undefined;
-  if (lineage) {
-    delete lineage.source_file;
-    delete lineage.processing_timestamp;
-    delete lineage.pipeline_version;
-  }
+/** {@link withoutRunFields}, and the clock of the raw object's run. */
+function withoutRunFieldsOrClock(r: Record<string, unknown>): Record<string, unknown> {
+  const out = withoutRunFields(r);
   // How far in the future a reading is counts from when its raw object was made (its processed_at): the twins were made moments apart.
   const v = out._validation as { errors?: Array<{ rule: string; message: string }> } | undefined;
   for (const e of v?.errors ?? []) if (e.rule === 'not_future') e.message = e.message.replace(/\d+ ms in the future/, 'N ms in the future');
   return out;
-}
-
-function recordKey(stage: Stage, r: Record<string, unknown>): string {
-  const node = (r._pipeline as { node_id: string }).node_id;
-  return stage === 'aggregated' ? `${node}|${r.sensor_id}|${r.window_start}|${r.is_correction}|${r.late_rows}` : `${node}|${r.id}`;
 }
 
 /** Records by identity; aggregated may state one window twice (two corrections of it with as many late rows), so a list each. */
@@ -97,7 +83,7 @@ function recordsOf(objects: readonly LakeObject[], stage: Stage): Map<string, Ar
       const k = recordKey(stage, r);
       const list = m.get(k) ?? [];
       if (stage !== 'aggregated') assert.equal(list.length, 0, `${k} appears twice (${o.key})`);
-      list.push(withoutRunFields(r));
+      list.push(withoutRunFieldsOrClock(r));
       m.set(k, list);
     }
   }
