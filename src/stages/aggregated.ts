@@ -68,7 +68,8 @@ export async function createAggregatedStage(opts: AggregatedOptions): Promise<St
     }
     return v;
   };
-  const snapshot = (): string => JSON.stringify({ v: 1, sensors, windows: store.toJSON(), score: score.toJSON() } satisfies AggregatedState);
+  // JSON.stringify({ v: 1, sensors, windows, score }) byte for byte, with the windows' text from the store's cache.
+  const snapshot = (): string => `{"v":1,"sensors":${JSON.stringify(sensors)},"windows":${store.toJSONText()},"score":${JSON.stringify(score.toJSON())}}`;
 
   /** Encodes closed windows into objects (async: gzip); everything it reads is captured first. */
   const write = (closed: ClosedWindow[], ctx: BatchContext): Promise<SinkObject[]> => {
