@@ -577,7 +577,7 @@ export class Runner {
     const ctx = this.#context(intent, intent.kind === 'flush');
     if (this.#live) {
       await this.#sink.put([
-        manifestObject(this.#buckets.metrics, {
+        await manifestObject(this.#buckets.metrics, {
           v: 1,
           node_id: this.#env.nodeId,
           generation: this.#generation,

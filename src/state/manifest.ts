@@ -1,4 +1,5 @@
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { gunzipSync, gzip } from 'node:zlib';
+import { promisify } from 'node:util';
 import { z } from 'zod';
 import { encodeNodeKey } from '../sink/key.ts';
 import type { Sink, SinkObject } from '../sink/types.ts';
@@ -71,9 +72,16 @@ export function manifestKey(nodeId: string): string {
   return `_edgelake/manifests/${encodeNodeKey(nodeId)}/live.json.gz`;
 }
 
-/** The manifest as an object for the sink. */
-export function manifestObject(bucket: string, m: NodeManifest): SinkObject {
-  return { bucket, key: manifestKey(m.node_id), body: gzipSync(JSON.stringify(m), { level: 6 }), records: 0 };
+const gzipAsync = promisify(gzip);
+
+/**
+ * The manifest as an object for the sink. It carries the stage state (an aggregated run's open
+ * and kept windows: ~400 KB of JSON), written before every batch, so it is compressed at level 1
+ * on libuv's thread pool: at level 6 on the main thread it was ~20 ms a batch, a tenth of an
+ * aggregated run's main-thread time.
+ */
+export async function manifestObject(bucket: string, m: NodeManifest): Promise<SinkObject> {
+  return { bucket, key: manifestKey(m.node_id), body: await gzipAsync(JSON.stringify(m), { level: 1 }), records: 0 };
 }
 
 /** Reads a node's manifest; null when there is none. A damaged one is a RangeError naming its key. */
