@@ -133,6 +133,21 @@ export class JsonWriter {
   digits(k: number, minDigits = 1): void {
     this.#room(22);
     const buf = this.#buf;
+    if (k < 2 ** 31) {
+      // Int32 arithmetic: `/ 10 | 0` is several times cheaper than Math.floor on doubles.
+      let len = 1;
+      for (let t = k; t >= 10; t = (t / 10) | 0) len++;
+      if (len < minDigits) len = minDigits;
+      let p = this.#pos + len;
+      this.#pos = p;
+      let t = k | 0;
+      for (let i = 0; i < len; i++) {
+        const q = (t / 10) | 0;
+        buf[--p] = 48 + (t - q * 10);
+        t = q;
+      }
+      return;
+    }
     let len = 1;
     for (let t = k; t >= 10; t = Math.floor(t / 10)) len++;
     if (len < minDigits) len = minDigits;
@@ -150,6 +165,12 @@ export class JsonWriter {
 /**
  * Writes `v` as a decimal of at most 6 decimals and 15 significant digits when that is exactly
  * `String(v)`; false (nothing written) otherwise.
+ *
+ * Below 1e9 one test decides it: k = round(|v| · 10^6) is the candidate, taken when k / 10^6 is
+ * this very double, and its trailing zeros give the number of decimals. That is the shortest
+ * form: distinct decimals of ≤ 15 significant digits are distinct doubles, so any shorter
+ * decimal equal to v is k with zeros stripped. From 1e9 on, |v| · 10^6 may pass 10^15 while a
+ * shorter form fits, so each count of decimals is tried in turn.
  */
 function writeDecimal(w: JsonWriter, v: number): boolean {
   if (v === 0) {
@@ -159,6 +180,26 @@ function writeDecimal(w: JsonWriter, v: number): boolean {
   const neg = v < 0;
   const a = neg ? -v : v;
   if (!(a < MAX_EXACT) || a < 1e-6) return false;
+  if (a < 1e9) {
+    const k = Math.round(a * 1e6);
+    if (k / 1e6 !== a) return false;
+    if (neg) w.byte(45);
+    const int = Math.floor(a);
+    let frac = k - int * 1e6;
+    if (frac === 0) {
+      w.digits(int);
+      return true;
+    }
+    let d = 6;
+    while (frac % 10 === 0) {
+      frac /= 10;
+      d--;
+    }
+    w.digits(int);
+    w.byte(46);
+    w.digits(frac, d);
+    return true;
+  }
   for (let d = 0; d <= 6; d++) {
     // The nearest d-decimal number; taken only if it parses back (an exact division: 10^d ≤ 10^6
     // is exact, and k ≤ 10^15 too) to this very double.
