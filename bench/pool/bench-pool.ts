@@ -8,7 +8,7 @@
  * that fits one task then moves to the worker without any copy. `readAggregate` lets the workers
  * read their own id ranges of the database, so the main thread does neither reading nor copying.
  */
-import { unpackPartials } from '../../src/kernels/partial.ts';
+import { unpackPartials } from './partials.ts';
 import { DEFAULT_WINDOW_MS } from '../../src/kernels/types.ts';
 import type { AggregateInput, FuzzInput, FuzzOutput, KernelImpl, ValidateInput, ValidationLimits, WindowPartial } from '../../src/kernels/types.ts';
 import { WorkerPool } from '../../src/pool/worker-pool.ts';

@@ -5,7 +5,7 @@
  * Reading reuses SensorReader (one scalar SQL function filling preallocated typed arrays).
  */
 import Database from 'better-sqlite3';
-import { packPartials } from '../../src/kernels/partial.ts';
+import { packPartials } from './partials.ts';
 import type { AggregateInput, Kernels } from '../../src/kernels/types.ts';
 import { PipelineError } from '../../src/errors.ts';
 import { BUSY_TIMEOUT_MS } from '../../src/source/open.ts';

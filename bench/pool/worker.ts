@@ -5,7 +5,7 @@
 // Static imports only (see src/pool/thread.ts): piscina require()s this file, and under tsx a
 // worker loaded that way cannot dynamically import TypeScript.
 import { Piscina } from 'piscina';
-import { packPartials } from '../../src/kernels/partial.ts';
+import { packPartials } from './partials.ts';
 import { moveWith, taskRunner } from '../../src/pool/thread.ts';
 import { readAggregateRange } from './read-range.ts';
 import type { BenchTask } from './types.ts';

@@ -11,7 +11,7 @@ import type { ScoreState } from './score-state.ts';
 export { ScoreState } from './score-state.ts';
 export type { ScoreStateJSON, ScoreStateOptions } from './score-state.ts';
 export { sensorSeeds } from './seeds.ts';
-export { mergePartials, emptyPartial, partialStddev, packPartials, unpackPartials } from './partial.ts';
+export { mergePartials, emptyPartial, partialStddev } from './partial.ts';
 
 /** Which implementation runs the kernels: the WASM build (production) or the TypeScript reference (oracle). */
 export type KernelImpl = 'wasm' | 'ts';
