@@ -256,7 +256,8 @@ class Filler {
     for (let c = 0; c < columns.length; c++) {
       const kind = this.#kinds[c];
       this.numeric.push(kind === 'text' ? EMPTY_F64 : new Float64Array(capacity));
-      this.codes.push(kind === 'text' ? new Int32Array(capacity) : EMPTY_I32);
+      // The timestamp is text but not a dictionary column (its text and event time are kept apart).
+      this.codes.push(kind === 'text' && columns[c] !== 'timestamp' ? new Int32Array(capacity) : EMPTY_I32);
       this.dicts.push(new Map());
       this.dictValues.push([]);
     }
