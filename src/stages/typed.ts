@@ -1,6 +1,7 @@
 import type { ColumnarBatch } from '../batch.ts';
 import { type JsonWriter, fragment } from '../encode/json-writer.ts';
-import { READING_COLUMNS, type NumericColumn, type TextColumn } from '../source/schema.ts';
+import { perSensorSegment } from '../encode/sensor-segments.ts';
+import { READING_COLUMNS, SENSOR_SEGMENT, type ColumnName, type NumericColumn, type TextColumn } from '../source/schema.ts';
 
 /**
  * Typed columns (contract §5, `TYPED_COLUMNS` in src/schema/columns.ts), as every stage after
@@ -35,7 +36,9 @@ const INTEGER_COLUMNS = new Set(['status_code']);
  * key, not once per row; no per-row strings.
  */
 export function typedColumnsWriter(batch: ColumnarBatch, opts: TypedColumnsOptions = {}): (w: JsonWriter, row: number) => void {
-  const parts: Array<(w: JsonWriter, row: number) => void> = [];
+  /** Per column, in output order: the parts that write it. */
+  const entries: Array<{ name: ColumnName; parts: Array<(w: JsonWriter, row: number) => void> }> = [];
+  let parts: Array<(w: JsonWriter, row: number) => void> = [];
   const numberPart = (key: Uint8Array, nul: Uint8Array, values: Float64Array) => (w: JsonWriter, r: number) => {
     const v = values[r];
     if (v - v !== 0) return w.raw(nul);
@@ -44,6 +47,7 @@ export function typedColumnsWriter(batch: ColumnarBatch, opts: TypedColumnsOptio
   };
   for (const { name, kind } of READING_COLUMNS) {
     if (name === 'id') continue;
+    entries.push({ name, parts: (parts = []) });
     const key = fragment(`,"${name}":`);
     const nul = fragment(`,"${name}":null`);
     if (name === 'timestamp') {
@@ -95,15 +99,47 @@ export function typedColumnsWriter(batch: ColumnarBatch, opts: TypedColumnsOptio
       }
     }
   }
+  const all = sensorSegments(batch, entries, opts.gps !== undefined || opts.originalGps === true);
   const ids = batch.id;
   const open = opts.open ?? fragment('{"id":');
-  const n = parts.length;
+  const n = all.length;
   return (w, r) => {
     w.raw(open);
     w.number(ids[r]);
-    for (let i = 0; i < n; i++) parts[i](w, r);
+    for (let i = 0; i < n; i++) all[i](w, r);
   };
 }
+
+/**
+ * The parts of `entries` with each run of sensor-describing columns (firmware … sensor_type,
+ * SENSOR_SEGMENT) written as one fragment cached per sensor (src/encode/sensor-segments.ts), as
+ * ingestion does: their typed bytes depend only on the values the cache compares. Coordinates
+ * written from elsewhere (`otherGps`: fuzzed, withheld, or followed by the originals) are not
+ * the batch's values, so they split the run and are written per row.
+ */
+function sensorSegments(batch: ColumnarBatch, entries: ReadonlyArray<{ name: ColumnName; parts: Array<(w: JsonWriter, row: number) => void> }>, otherGps: boolean): Array<(w: JsonWriter, row: number) => void> {
+  const cacheable = (name: ColumnName) => SEGMENT.has(name) && !(otherGps && (name === 'latitude' || name === 'longitude')) && batch.columns.includes(name);
+  const out: Array<(w: JsonWriter, row: number) => void> = [];
+  for (let i = 0; i < entries.length; ) {
+    if (!cacheable(entries[i].name)) {
+      out.push(...entries[i].parts);
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < entries.length && cacheable(entries[j].name)) j++;
+    const run = entries.slice(i, j);
+    const inner = run.flatMap((e) => e.parts);
+    const encode = (w: JsonWriter, r: number) => {
+      for (const p of inner) p(w, r);
+    };
+    out.push(run.length >= 2 ? perSensorSegment(batch, run.map((e) => e.name) as Array<TextColumn | NumericColumn>, encode) : encode);
+    i = j;
+  }
+  return out;
+}
+
+const SEGMENT = new Set<ColumnName>(SENSOR_SEGMENT);
 
 /** JSON text of a typed number: finite → the number, anything else (NaN = NULL/irregular, ±Infinity) → null. */
 export function finite(v: number): string {

@@ -1,0 +1,83 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { takeRows, type ColumnarBatch } from '../src/batch.ts';
+import { JsonWriter } from '../src/encode/json-writer.ts';
+import { SensorReader } from '../src/source/reader.ts';
+import { READING_COLUMNS } from '../src/source/schema.ts';
+import { typedColumnsWriter, type TypedColumnsOptions } from '../src/stages/typed.ts';
+import { createSensorDb, goodRow, type TestRow } from './helpers/sensor-db.ts';
+import { tempDir } from './helpers/tmp.ts';
+
+/** Each row's typed columns as written by one writer over the whole batch. */
+function lines(batch: ColumnarBatch, opts: (b: ColumnarBatch) => TypedColumnsOptions): string[] {
+  const out: string[] = [];
+  const chunks: Buffer[] = [];
+  const w = new JsonWriter((c) => chunks.push(Buffer.from(c)), 1 << 16);
+  const write = typedColumnsWriter(batch, opts(batch));
+  for (let r = 0; r < batch.length; r++) {
+    write(w, r);
+    w.flush();
+    out.push(Buffer.concat(chunks).toString('utf8'));
+    chunks.length = 0;
+  }
+  return out;
+}
+
+/** Rows of 9 sensors whose describing columns change under them: firmware updates, moves, NULLs, odd types. */
+function changingRows(n: number): TestRow[] {
+  const rows: TestRow[] = [];
+  for (let i = 1; i <= n; i++) {
+    const r: TestRow = { ...goodRow(i) };
+    r.sensor_id = i % 41 === 0 ? null : `S${i % 9}`;
+    r.serial_number = `SN-${i % 9}`; // per sensor (goodRow's is per row, which no cache could reuse)
+    if (i > n / 2) r.firmware_version = '2.0.0'; // an update halfway
+    if (i % 5 === 0) r.location = `Site ${i % 3}`; // moved back and forth
+    if (i % 7 === 0) r.latitude = 40 + (i % 4) / 10;
+    if (i % 11 === 0) r.model = null;
+    if (i % 13 === 0) r.synced = i % 2;
+    if (i % 17 === 0) r.height_meters = null;
+    if (i % 19 === 0) r.orientation_degrees = -0;
+    if (i % 23 === 0) r.deployment_type = 'indoor "lab"';
+    if (i % 29 === 0) r.instance_id = 'ünïcode ✓';
+    if (i % 31 === 0) r.serial_number = 12345; // a number in a TEXT column (irregular: the run is not cached)
+    rows.push(r);
+  }
+  return rows;
+}
+
+test('typed columns with the sensor-describing runs cached per sensor are byte for byte those of each row written on its own', (t) => {
+  const dir = tempDir(t, 'edgelake-typed-');
+  const path = join(dir, 'sensor_data.db');
+  const rows = changingRows(700);
+  // The same rows without the irregular serial numbers, so that caching applies to the whole run.
+  createSensorDb(path, rows.map((r) => (typeof r.serial_number === 'number' ? { ...r, serial_number: 'SN-0' } : r)));
+  const irregularPath = join(dir, 'irregular.db');
+  createSensorDb(irregularPath, rows);
+  for (const p of [path, irregularPath]) {
+    const db = new Database(p, { readonly: true });
+    try {
+      const all = new SensorReader({ db, columns: READING_COLUMNS.map((c) => c.name), keepTimestampText: false }).read(0, 5000);
+      assert.equal(all.length, 700);
+      const fuzzed = (b: ColumnarBatch) => ({ latitude: b.numeric.latitude!.map((v, i) => v + i / 1000), longitude: b.numeric.longitude!.map((v) => -v) });
+      const variants: Array<[string, (b: ColumnarBatch) => TypedColumnsOptions]> = [
+        ['as stored', () => ({})],
+        ['other coordinates', (b) => ({ gps: fuzzed(b) })],
+        ['other coordinates and the originals', (b) => ({ gps: fuzzed(b), originalGps: true })],
+      ];
+      for (const [what, opts] of variants) {
+        const whole = lines(all, opts);
+        for (let r = 0; r < all.length; r++) {
+          const alone = lines(takeRows(all, [r]), (b) => {
+            const o = opts(all);
+            return o.gps ? { ...o, gps: { latitude: o.gps.latitude.subarray(r, r + 1), longitude: o.gps.longitude.subarray(r, r + 1) } } : o;
+          })[0];
+          assert.equal(whole[r], alone, `${p === path ? 'regular' : 'irregular'} rows, ${what}: row ${r + 1}`);
+        }
+      }
+    } finally {
+      db.close();
+    }
+  }
+});
