@@ -6,7 +6,7 @@ import { takeRows, type ColumnarBatch } from '../src/batch.ts';
 import { JsonWriter } from '../src/encode/json-writer.ts';
 import { SensorReader } from '../src/source/reader.ts';
 import { READING_COLUMNS } from '../src/source/schema.ts';
-import { typedColumnsWriter, type TypedColumnsOptions } from '../src/stages/typed.ts';
+import { isoFormatter, isoRange, isoWriter, typedColumnsWriter, type TypedColumnsOptions } from '../src/stages/typed.ts';
 import { createSensorDb, goodRow, type TestRow } from './helpers/sensor-db.ts';
 import { tempDir } from './helpers/tmp.ts';
 
@@ -79,5 +79,39 @@ test('typed columns with the sensor-describing runs cached per sensor are byte f
     } finally {
       db.close();
     }
+  }
+});
+
+test('the ISO instant writer writes JSON.stringify(new Date(ms).toISOString()) byte for byte (1M instants of every year 0000–9999, day and year edges) and what the formatter prints for fractional ms', () => {
+  const min = new Date('0000-01-01T00:00:00.000Z').getTime();
+  const max = new Date('9999-12-31T23:59:59.999Z').getTime();
+  assert.ok(isoRange(min) && isoRange(max) && !isoRange(min - 1) && !isoRange(max + 1) && !isoRange(NaN));
+  let seed = 11;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const instants: number[] = [min, max, 0, -1, 1, 86_399_999, 86_400_000, -86_400_000, Date.UTC(2024, 1, 29, 23, 59, 59, 999), Date.UTC(2025, 7, 15, 10, 0, 0, 5)];
+  for (let i = 0; i < 1_000_000; i++) {
+    // Mostly near one day (the cache's path), sometimes anywhere in the range.
+    instants.push(i % 10 === 0 ? Math.floor(min + rand() * (max - min)) : Date.UTC(2025, 7, 15) + Math.floor(rand() * 3 * 86_400_000));
+  }
+  const chunks: Buffer[] = [];
+  const w = new JsonWriter((c) => chunks.push(Buffer.from(c)));
+  const write = isoWriter();
+  for (const ms of instants) {
+    write(w, ms);
+    w.byte(10);
+  }
+  w.flush();
+  const got = Buffer.concat(chunks).toString('latin1').split('\n');
+  for (let i = 0; i < instants.length; i++) {
+    const want = JSON.stringify(new Date(instants[i]).toISOString());
+    if (got[i] !== want) assert.fail(`${instants[i]}: wrote ${got[i]}, toISOString gives ${want}`);
+  }
+  const format = isoFormatter();
+  for (const ms of [0.5, 1.999, -0.5, -1.5, Date.UTC(2025, 0, 1) + 0.25]) {
+    const c: Buffer[] = [];
+    const w2 = new JsonWriter((b) => c.push(Buffer.from(b)));
+    isoWriter()(w2, ms);
+    w2.flush();
+    assert.equal(Buffer.concat(c).toString('latin1'), JSON.stringify(format(ms)), `fractional ${ms}`);
   }
 });

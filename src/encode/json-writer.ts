@@ -124,6 +124,27 @@ export class JsonWriter {
     this.#pos = p;
   }
 
+  /** `HH:MM:SS.mmmZ` (the time of day of an ISO-8601 instant), zero-padded; each part in range. */
+  isoTimeOfDay(h: number, m: number, s: number, ms: number): void {
+    this.#room(13);
+    const buf = this.#buf;
+    let p = this.#pos;
+    buf[p++] = 48 + ((h / 10) | 0);
+    buf[p++] = 48 + (h % 10);
+    buf[p++] = 58;
+    buf[p++] = 48 + ((m / 10) | 0);
+    buf[p++] = 48 + (m % 10);
+    buf[p++] = 58;
+    buf[p++] = 48 + ((s / 10) | 0);
+    buf[p++] = 48 + (s % 10);
+    buf[p++] = 46;
+    buf[p++] = 48 + ((ms / 100) | 0);
+    buf[p++] = 48 + (((ms / 10) | 0) % 10);
+    buf[p++] = 48 + (ms % 10);
+    buf[p++] = 90;
+    this.#pos = p;
+  }
+
   /** A finite number as `String(v)` prints it (the caller handles NaN and ±Infinity). */
   number(v: number): void {
     if (!writeDecimal(this, v)) this.ascii(String(v));

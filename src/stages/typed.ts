@@ -52,14 +52,12 @@ export function typedColumnsWriter(batch: ColumnarBatch, opts: TypedColumnsOptio
     const nul = fragment(`,"${name}":null`);
     if (name === 'timestamp') {
       const ev = batch.eventMs;
-      const iso = isoFormatter();
+      const iso = isoWriter();
       parts.push((w, r) => {
-        const s = iso(ev[r]);
-        if (s === null) return w.raw(nul);
+        const ms = ev[r];
+        if (!isoRange(ms)) return w.raw(nul);
         w.raw(key);
-        w.byte(34);
-        w.ascii(s);
-        w.byte(34);
+        iso(w, ms);
       });
     } else if (opts.absentAsNull && !batch.columns.includes(name)) {
       parts.push((w) => w.raw(nul));
@@ -153,6 +151,39 @@ const DAY_MS = 86_400_000;
 const PAD2 = Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0'));
 const PAD3 = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
 
+/** True for an instant `isoWriter` and `isoFormatter` can write (a four-digit year; not NaN). */
+export function isoRange(ms: number): boolean {
+  return ms >= MIN_ISO_MS && ms <= MAX_ISO_MS;
+}
+
+/**
+ * A writer of epoch ms `ms` (in {@link isoRange}) as the JSON string `"YYYY-MM-DDTHH:MM:SS.mmmZ"`,
+ * byte for byte what `JSON.stringify(new Date(ms).toISOString())` gives, straight into the
+ * buffer: the date part of the last day seen is cached as bytes, the time of day is digits (no
+ * string per row, as {@link isoFormatter} makes).
+ */
+export function isoWriter(): (w: JsonWriter, ms: number) => void {
+  let day = NaN;
+  let prefix = fragment('');
+  return (w, ms) => {
+    const t = Math.floor(ms);
+    const d = Math.floor(t / DAY_MS);
+    if (d !== day) {
+      day = d;
+      prefix = fragment('"' + new Date(d * DAY_MS).toISOString().slice(0, 11));
+    }
+    let rest = t - d * DAY_MS;
+    const h = (rest / 3_600_000) | 0;
+    rest -= h * 3_600_000;
+    const m = (rest / 60_000) | 0;
+    rest -= m * 60_000;
+    const s = (rest / 1000) | 0;
+    w.raw(prefix);
+    w.isoTimeOfDay(h, m, s, rest - s * 1000);
+    w.byte(34);
+  };
+}
+
 /**
  * A formatter of epoch ms as `YYYY-MM-DDTHH:MM:SS.mmmZ` (what `Date#toISOString` writes), null
  * for NaN or an instant without a four-digit year. It caches the date part of the last day
@@ -162,7 +193,7 @@ export function isoFormatter(): (ms: number) => string | null {
   let day = NaN;
   let prefix = '';
   return (ms) => {
-    if (!(ms >= MIN_ISO_MS && ms <= MAX_ISO_MS)) return null;
+    if (!isoRange(ms)) return null;
     const t = Math.floor(ms);
     const d = Math.floor(t / DAY_MS);
     if (d !== day) {
