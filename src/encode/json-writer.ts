@@ -206,14 +206,15 @@ function writeDecimal(w: JsonWriter, v: number): boolean {
     if (k / 1e6 !== a) return false;
     if (neg) w.byte(45);
     const int = Math.floor(a);
-    let frac = k - int * 1e6;
+    // Below 10^6: int32 arithmetic from here (a double's % is a libm call).
+    let frac = (k - int * 1e6) | 0;
     if (frac === 0) {
       w.digits(int);
       return true;
     }
     let d = 6;
     while (frac % 10 === 0) {
-      frac /= 10;
+      frac = (frac / 10) | 0;
       d--;
     }
     w.digits(int);
