@@ -1,7 +1,7 @@
 import type { ColumnarBatch } from '../batch.ts';
 import { JsonWriter, fragment } from '../encode/json-writer.ts';
 import type { BatchCoordinates } from '../privacy/coordinates.ts';
-import { isoFormatter, typedColumnsWriter } from '../stages/typed.ts';
+import { isoRange, isoWriter, typedColumnsWriter } from '../stages/typed.ts';
 
 /** What the detector decided about one reading. */
 export interface Detection {
@@ -46,8 +46,8 @@ export function encodeAlerts(rows: ColumnarBatch, coords: BatchCoordinates, aler
   if (alerts.length === 0) return [];
   const columns = typedColumnsWriter(rows, { gps: coords.gps, originalGps: coords.originalGps, absentAsNull: true, open: OPEN_AFTER_ALERT_ID });
   const privacy = coords.writePrivacy;
-  const iso = isoFormatter();
-  const detectedAt = fragment(`","detected_at":"${new Date(detectedMs).toISOString()}","latency_ms":`);
+  const iso = isoWriter();
+  const detectedAt = fragment(`,"detected_at":"${new Date(detectedMs).toISOString()}","latency_ms":`);
   const event = fragment(`,${stamps.event}}`);
   const fallback = fragment(`,${stamps.fallback}}`);
   const chunks: Buffer[] = [];
@@ -66,8 +66,9 @@ export function encodeAlerts(rows: ColumnarBatch, coords: BatchCoordinates, aler
     w.raw(PRIORITY[d.priority]);
     w.ascii(JSON.stringify(d.reasons));
     w.raw(EVENT_TIME);
-    // Date#toISOString for an instant beyond year 9999 (the formatter's table stops there).
-    w.ascii(iso(eventMs) ?? new Date(eventMs).toISOString());
+    // Date#toISOString for an instant beyond year 9999 (the writer's four-digit years stop there).
+    if (isoRange(eventMs)) iso(w, eventMs);
+    else w.string(new Date(eventMs).toISOString());
     w.raw(detectedAt);
     w.number(detectedMs - eventMs);
     w.raw(hasEventTime ? event : fallback);
@@ -92,4 +93,4 @@ const PRIORITY: Record<Detection['priority'], Uint8Array> = {
   medium: fragment(',"alert_priority":"medium","reasons":'),
   high: fragment(',"alert_priority":"high","reasons":'),
 };
-const EVENT_TIME = fragment(',"event_time":"');
+const EVENT_TIME = fragment(',"event_time":');

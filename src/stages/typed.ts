@@ -148,10 +148,8 @@ export function finite(v: number): string {
 const MIN_ISO_MS = -62167219200000;
 const MAX_ISO_MS = 253402300799999;
 const DAY_MS = 86_400_000;
-const PAD2 = Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0'));
-const PAD3 = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
 
-/** True for an instant `isoWriter` and `isoFormatter` can write (a four-digit year; not NaN). */
+/** True for an instant `isoWriter` can write (a four-digit year; not NaN). */
 export function isoRange(ms: number): boolean {
   return ms >= MIN_ISO_MS && ms <= MAX_ISO_MS;
 }
@@ -160,7 +158,7 @@ export function isoRange(ms: number): boolean {
  * A writer of epoch ms `ms` (in {@link isoRange}) as the JSON string `"YYYY-MM-DDTHH:MM:SS.mmmZ"`,
  * byte for byte what `JSON.stringify(new Date(ms).toISOString())` gives, straight into the
  * buffer: the date part of the last day seen is cached as bytes, the time of day is digits (no
- * string per row, as {@link isoFormatter} makes).
+ * string or Date per row). A fractional ms is floored.
  */
 export function isoWriter(): (w: JsonWriter, ms: number) => void {
   let day = NaN;
@@ -181,31 +179,5 @@ export function isoWriter(): (w: JsonWriter, ms: number) => void {
     w.raw(prefix);
     w.isoTimeOfDay(h, m, s, rest - s * 1000);
     w.byte(34);
-  };
-}
-
-/**
- * A formatter of epoch ms as `YYYY-MM-DDTHH:MM:SS.mmmZ` (what `Date#toISOString` writes), null
- * for NaN or an instant without a four-digit year. It caches the date part of the last day
- * seen, so rows of one day cost a few table look-ups instead of a Date each.
- */
-export function isoFormatter(): (ms: number) => string | null {
-  let day = NaN;
-  let prefix = '';
-  return (ms) => {
-    if (!isoRange(ms)) return null;
-    const t = Math.floor(ms);
-    const d = Math.floor(t / DAY_MS);
-    if (d !== day) {
-      day = d;
-      prefix = new Date(d * DAY_MS).toISOString().slice(0, 11);
-    }
-    let rest = t - d * DAY_MS;
-    const h = (rest / 3_600_000) | 0;
-    rest -= h * 3_600_000;
-    const m = (rest / 60_000) | 0;
-    rest -= m * 60_000;
-    const s = (rest / 1000) | 0;
-    return prefix + PAD2[h] + ':' + PAD2[m] + ':' + PAD2[s] + '.' + PAD3[rest - s * 1000] + 'Z';
   };
 }
