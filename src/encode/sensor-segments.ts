@@ -17,12 +17,15 @@ type Probe = { readonly codes: Int32Array } | { readonly values: Float64Array };
 /**
  * Wraps `encode` (which writes the segment's columns of a row) with a per-sensor cache keyed by
  * the row's values of `columns`. Returns `encode` itself when caching cannot apply to this batch:
- * no sensor_id, or a segment column holding values of another type (its bytes then depend on
- * more than the column's typed value).
+ * no sensor_id, a segment column holding values of another type (its bytes then depend on more
+ * than the column's typed value), or fewer than two rows per sensor.
  */
 export function perSensorSegment(batch: ColumnarBatch, columns: ReadonlyArray<TextColumn | NumericColumn>, encode: (w: JsonWriter, row: number) => void): (w: JsonWriter, row: number) => void {
   const sensor = batch.text.sensor_id;
   if (!sensor || columns.length < 2 || columns.some((c) => batch.irregular.has(c))) return encode;
+  // Under two rows a sensor (a head poll's handful, a few alerts), nearly every row would miss the
+  // cache and pay for a second encoding and a copy: writing the columns is cheaper.
+  if (batch.length < 2 * sensor.values.length) return encode;
   const probes: Probe[] = [];
   for (const c of columns) {
     const text = batch.text[c as TextColumn];
