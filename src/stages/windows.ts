@@ -93,8 +93,7 @@ export class WindowStore {
         const kept = this.#kept.get(k);
         // Past the retention horizon the correction carries only the late rows (record_count = late_rows).
         const merged = kept ? { partial: mergePartials(kept.partial, p), late: kept.late + p.count } : { partial: p, late: p.count };
-        this.#kept.set(k, merged);
-        this.#keptText.delete(k);
+        this.#keep(k, merged);
         out.push({ partial: merged.partial, correction: true, lateRows: merged.late });
         continue;
       }
@@ -108,8 +107,7 @@ export class WindowStore {
       for (const [k, p] of this.#open) {
         if (p.windowStartMs + this.windowMs > frontier) continue;
         this.#open.delete(k);
-        this.#kept.set(k, { partial: p, late: 0 });
-        this.#keptText.delete(k);
+        this.#keep(k, { partial: p, late: 0 });
         out.push({ partial: p, correction: false, lateRows: 0 });
       }
       this.#evict();
@@ -126,13 +124,18 @@ export class WindowStore {
     for (const [k, p] of this.#open) {
       const end = p.windowStartMs + this.windowMs;
       if (end > this.#closedBefore) this.#closedBefore = end;
-      this.#kept.set(k, { partial: p, late: 0 });
-      this.#keptText.delete(k);
+      this.#keep(k, { partial: p, late: 0 });
       out.push({ partial: p, correction: false, lateRows: 0 });
     }
     this.#open.clear();
     this.#evict();
     return out;
+  }
+
+  /** Keeps (or restates) an emitted window; its cached text goes with the old value. */
+  #keep(k: string, v: { partial: WindowPartial; late: number }): void {
+    this.#kept.set(k, v);
+    this.#keptText.delete(k);
   }
 
   #evict(): void {
