@@ -23,6 +23,8 @@ import { until } from './helpers/until.ts';
 
 const EMERGENCY = 'expanso-databricks-emergency-us-west-2';
 const OUTAGE_MS = 20_000;
+/** Time for requests in flight when S3 stopped to reach s3rver's store, ms. */
+const SETTLE_MS = 1_000;
 /** Receipts over at least this long before the outage, and after it, ms. */
 const WINDOW_MS = 6_000;
 
@@ -60,12 +62,16 @@ test('with S3 stopped for 20 s, webhook receipts keep flowing at their usual lat
   await until('the stage landing batches in S3', () => (checkpointId(db) ?? 0) > 0, 30_000);
   await until(`${WINDOW_MS / 1000} s of receipts before the outage`, () => Date.now() - firstMs >= WINDOW_MS, WINDOW_MS + 1000);
 
-  const emergencyBefore = (await s3.listKeys(EMERGENCY)).length;
   const downMs = Date.now();
   await s3.stop();
+  // A request whose body s3rver had already received when its socket was cut may still be
+  // written to the store (and its checkpoint saved) a moment later: let those settle, then
+  // take the "before" figures from the store on disk.
+  await delay(SETTLE_MS);
+  const emergencyBefore = (await s3.listKeys(EMERGENCY)).length;
   const checkpointDown = checkpointId(db);
   // The outage itself is what is measured: 20 s of it, by the clock.
-  await delay(OUTAGE_MS);
+  await delay(OUTAGE_MS - SETTLE_MS);
   const checkpointLate = checkpointId(db);
   const upMs = Date.now();
   await s3.restart();
