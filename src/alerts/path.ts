@@ -9,20 +9,27 @@ import { tableColumns, requireColumns } from '../source/table.ts';
 import type { Sink } from '../sink/types.ts';
 import { pipelineStamp } from '../stages/rows.ts';
 import type { PipelineType } from '../state/pipeline-types.ts';
+import type { ColumnName } from '../source/schema.ts';
 import { AlertDetector, DETECTOR_COLUMNS } from './detector.ts';
 import { EmergencyUploader } from './emergency.ts';
 import { alertConfig, type AlertConfig } from './options.ts';
 import { AlertOutbox, type StoredAlert } from './outbox.ts';
-import { encodeAlerts, type AlertToEncode } from './record.ts';
+import { alertIdOf, encodeDetections, type AlertStamps, type DetectionById } from './record.ts';
 import { WebhookDelivery, type WebhookStats } from './webhook.ts';
 import type { RunOptions } from '../config.ts';
 import type { RunMetrics } from '../ops/metrics.ts';
+import type { CoordinatePolicySpec } from '../privacy/coordinates.ts';
 
 /** Rows read per head poll at most. */
 export const POLL_ROWS = 10_000;
 /** Poll interval while rows keep arriving, and its ceiling when idle (doubling in between), ms. */
 export const POLL_MIN_MS = 5;
 export const POLL_MAX_MS = 100;
+/**
+ * A stage batch with at least this many alerts to look up has them looked up and encoded in a
+ * worker (when the run has workers): below it the hop costs more than it saves.
+ */
+export const OFFLOAD_MIN_ALERTS = 64;
 /** The detector's state is saved at most this often (a crash re-detects from it, deterministically), ms. */
 const SNAPSHOT_EVERY_MS = 1000;
 
@@ -49,6 +56,21 @@ export interface AlertPathOptions {
   readonly log: Logger;
   /** The run's metrics (alerts detected, sent, dropped, queues, latencies). */
   readonly metrics?: RunMetrics;
+  /**
+   * Builds alert records in a worker (KernelPool.alertRecords: rows looked up by id over the
+   * worker's own connection, encoded alike). Absent: the main thread does it.
+   */
+  readonly recordsInWorker?: (task: AlertRecordsRequest) => Promise<{ readonly readingIds: number[]; readonly bodies: string[] }>;
+}
+
+/** What {@link AlertPathOptions.recordsInWorker} is asked for. */
+export interface AlertRecordsRequest {
+  readonly columns: readonly ColumnName[];
+  readonly detections: readonly DetectionById[];
+  readonly keyNode: string;
+  readonly detectedMs: number;
+  readonly stamps: AlertStamps;
+  readonly coordinates: CoordinatePolicySpec;
 }
 
 /** Counters of the alert path. */
@@ -58,6 +80,8 @@ export interface AlertStats {
   readonly rowsPolled: number;
   /** Alerted rows whose columns were looked up by id (a stage that reads few columns: aggregated). */
   readonly rowsLookedUp: number;
+  /** Alert records a worker looked up and encoded (AlertPathOptions.recordsInWorker). */
+  readonly recordsBuiltInWorkers: number;
   readonly alerts: number;
   readonly suppressed: number;
   readonly dropped: number;
@@ -87,7 +111,7 @@ export class AlertPath {
   readonly #detector: AlertDetector;
   readonly #head: SensorReader;
   readonly #lookup: SensorReader;
-  readonly #known: readonly string[];
+  readonly #known: readonly ColumnName[];
   /** Rows up to here are detected (their alerts durable); the in-memory detector is at this position. */
   #cursor: number;
   #snapshotAt = 0;
@@ -97,9 +121,11 @@ export class AlertPath {
   #stopping = false;
   #loop: Promise<void> | null = null;
   #wake: (() => void) | null = null;
-  #stats = { rowsScored: 0, rowsPolled: 0, rowsLookedUp: 0, alerts: 0, dropped: 0 };
+  #stats = { rowsScored: 0, rowsPolled: 0, rowsLookedUp: 0, recordsBuiltInWorkers: 0, alerts: 0, dropped: 0 };
   /** Detections run one at a time (the head poll and the stage's batches share one detector). */
   #serial: Promise<void> = Promise.resolve();
+  /** Bumped by {@link reset}: a detection that was in flight then records its alerts but does not move the new cursor. */
+  #epoch = 0;
 
   private constructor(o: AlertPathOptions, detector: AlertDetector) {
     this.#o = o;
@@ -146,22 +172,31 @@ export class AlertPath {
    * A batch the stage read (rows after `afterId`, in id order, under pipeline type `type`): the
    * detector scores the rows after its cursor. A gap before the batch (the detector fell behind
    * after a failure) is read first, so no row is ever skipped.
+   *
+   * Resolves once the detector is done with `batch` (scored, and what its alerts need copied),
+   * so the stage may go on with it; recording the alerts goes on in turn behind it ({@link stop}
+   * waits for that).
    */
   observe(batch: ColumnarBatch, afterId: number, type: PipelineType): Promise<void> {
     if (batch.length === 0) return Promise.resolve();
     const last = batch.id[batch.length - 1];
     if (last > this.#observed) this.#observed = last;
-    return this.#exclusive(async () => {
-      if (last <= this.#cursor) return;
+    let consumed!: () => void;
+    const done = new Promise<void>((resolve) => (consumed = resolve));
+    void this.#exclusive(async () => {
       try {
+        if (last <= this.#cursor) return;
         if (afterId > this.#cursor) await this.#readUpTo(afterId, type);
         let from = 0;
         while (from < batch.length && batch.id[from] <= this.#cursor) from++;
-        await this.#detect(batch, from, type, batch.columns.length >= this.#known.length);
+        await this.#detect(batch, from, type, batch.columns.length >= this.#known.length, consumed);
       } catch (err) {
         this.#failed(err);
+      } finally {
+        consumed();
       }
     });
+    return done;
   }
 
   /** Runs `step` after every detection before it has finished. */
@@ -176,6 +211,7 @@ export class AlertPath {
 
   /** The source was replaced (ids restart): detection starts again at `startId` with a fresh detector. */
   reset(startId: number): void {
+    this.#epoch++;
     this.#outbox.reset(startId);
     this.#detector.restore(null);
     this.#cursor = startId;
@@ -191,6 +227,8 @@ export class AlertPath {
     this.#stopping = true;
     this.#wake?.();
     await this.#loop;
+    // Detections of the stage's last batches may still be recording their alerts.
+    await this.#serial;
     try {
       this.#snapshot(true);
     } catch (err) {
@@ -251,34 +289,44 @@ export class AlertPath {
   /**
    * Scores rows `from`…end of `batch`, records their alerts (one fsynced transaction) and wakes
    * the deliveries. `complete`: the batch holds every contract column the table has, so alert
-   * records are built from its rows; otherwise the alerted rows are looked up by id.
+   * records are built from its rows; otherwise the alerted rows are looked up by id — in a worker
+   * for a stage batch (`consumed` given) with many alerts, when the run has workers.
+   * `consumed` is called as soon as `batch` is no longer needed.
    */
-  async #detect(batch: ColumnarBatch, from: number, type: PipelineType, complete: boolean): Promise<void> {
+  async #detect(batch: ColumnarBatch, from: number, type: PipelineType, complete: boolean, consumed?: () => void): Promise<void> {
     const found = this.#detector.detect(batch, from);
     const lastId = batch.id[batch.length - 1];
+    const epoch = this.#epoch;
     this.#stats.rowsScored += batch.length - from;
     if (found.length > 0) {
-      let rows: ColumnarBatch;
-      if (complete) rows = takeRows(batch, found.map((d) => d.row));
-      else {
-        rows = this.#lookup.readIds(found.map((d) => d.id));
-        this.#stats.rowsLookedUp += found.length;
-      }
       const detectedMs = Date.now();
-      const coords = (await this.#o.policyFor(type)).apply(rows, detectedMs);
       const keyNode = this.#o.keyNode();
       const ctx = { version: this.#o.version, nodeId: this.#o.nodeId, batchId: `${this.#o.nodeId}-alerts-${found[0].id}-${found[found.length - 1].id}`, nowMs: detectedMs };
       const stamps = { event: pipelineStamp('alerts', ctx, false), fallback: pipelineStamp('alerts', ctx, true) };
-      // A row looked up by id may have vanished (pruned by the sensor meanwhile): it is alerted from what the detector saw.
-      const at = new Map<number, number>();
-      for (let i = 0; i < rows.length; i++) at.set(rows.id[i], i);
-      const toEncode: AlertToEncode[] = [];
-      for (const d of found) {
-        const row = at.get(d.id);
-        if (row !== undefined) toEncode.push({ row, detection: d, alertId: `${keyNode}-${d.id}` });
+      const inWorker = this.#o.recordsInWorker;
+      let alerts: StoredAlert[];
+      if (!complete && inWorker && consumed && found.length >= OFFLOAD_MIN_ALERTS) {
+        consumed();
+        const coordinates = (await this.#o.policyFor(type)).spec();
+        const detections = found.map(({ row: _row, ...d }) => d);
+        const r = await inWorker({ columns: this.#known, detections, keyNode, detectedMs, stamps, coordinates });
+        const eventMsOf = new Map(found.map((d) => [d.id, d.eventMs]));
+        alerts = r.readingIds.map((id, k) => ({ alertId: alertIdOf(keyNode, id), readingId: id, eventMs: eventMsOf.get(id)!, detectedMs, body: r.bodies[k] }));
+        this.#stats.rowsLookedUp += found.length;
+        this.#stats.recordsBuiltInWorkers += alerts.length;
+      } else {
+        let rows: ColumnarBatch;
+        if (complete) rows = takeRows(batch, found.map((d) => d.row));
+        else {
+          rows = this.#lookup.readIds(found.map((d) => d.id));
+          this.#stats.rowsLookedUp += found.length;
+        }
+        consumed?.();
+        const coords = (await this.#o.policyFor(type)).apply(rows, detectedMs);
+        // A row looked up by id may have vanished (pruned by the sensor meanwhile): it is left out.
+        const encoded = encodeDetections(rows, coords, found, keyNode, detectedMs, stamps);
+        alerts = encoded.alerts.map(({ detection: d, alertId }, k) => ({ alertId, readingId: d.id, eventMs: d.eventMs, detectedMs, body: encoded.bodies[k] }));
       }
-      const bodies = encodeAlerts(rows, coords, toEncode, detectedMs, stamps);
-      const alerts: StoredAlert[] = toEncode.map(({ detection: d, alertId }, k) => ({ alertId, readingId: d.id, eventMs: d.eventMs, detectedMs, body: bodies[k] }));
       const { fresh, added, dropped, droppedByPriority } = this.#outbox.record(alerts, this.#receivers, this.#cfg.queueLimit);
       this.#stats.alerts += fresh;
       const m = this.#o.metrics;
@@ -294,6 +342,9 @@ export class AlertPath {
         this.#o.log.warn(`alerts: the webhook queue of ${receiver} is full (${this.#cfg.queueLimit}); dropped its ${n} oldest undelivered alerts (they stay in the emergency bucket)`);
       }
     }
+    consumed?.();
+    // The source was replaced meanwhile (reset): its new cursor is not this batch's.
+    if (epoch !== this.#epoch) return;
     this.#cursor = lastId;
     this.#snapshot(false);
     this.#o.metrics?.rowsScored(batch.length - from);

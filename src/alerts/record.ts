@@ -18,7 +18,7 @@ export interface Detection {
 /** One alert to encode: the detection, its row in the batch of alerted rows, and its id. */
 export interface AlertToEncode {
   readonly row: number;
-  readonly detection: Detection;
+  readonly detection: Omit<Detection, 'row'>;
   readonly alertId: string;
 }
 
@@ -83,6 +83,38 @@ export function encodeAlerts(rows: ColumnarBatch, coords: BatchCoordinates, aler
     start = ends[k];
   }
   return out;
+}
+
+/** The alert id of reading `readingId` on node key `keyNode`: the idempotency key of the alert everywhere (outbox, webhooks, emergency bucket). */
+export function alertIdOf(keyNode: string, readingId: number): string {
+  return `${keyNode}-${readingId}`;
+}
+
+/** A detection without its row index: what crosses to a worker that looks the row up by id. */
+export type DetectionById = Omit<Detection, 'row'>;
+
+/**
+ * The alerts of `detections` whose readings are in `rows` (any order; looked up by id, so a
+ * reading that vanished meanwhile is left out), with ids `{keyNode}-{reading id}`, and their
+ * bodies in detection order. The one place alert ids and bodies are made, on the main thread or
+ * in a worker alike, so both write the same bytes.
+ */
+export function encodeDetections(
+  rows: ColumnarBatch,
+  coords: BatchCoordinates,
+  detections: readonly DetectionById[],
+  keyNode: string,
+  detectedMs: number,
+  stamps: AlertStamps,
+): { readonly alerts: ReadonlyArray<{ readonly detection: DetectionById; readonly alertId: string }>; readonly bodies: string[] } {
+  const at = new Map<number, number>();
+  for (let i = 0; i < rows.length; i++) at.set(rows.id[i], i);
+  const toEncode: AlertToEncode[] = [];
+  for (const d of detections) {
+    const row = at.get(d.id);
+    if (row !== undefined) toEncode.push({ row, detection: d, alertId: alertIdOf(keyNode, d.id) });
+  }
+  return { alerts: toEncode, bodies: encodeAlerts(rows, coords, toEncode, detectedMs, stamps) };
 }
 
 const ALERT_ID = fragment('{"alert_id":');

@@ -172,6 +172,8 @@ export async function runPipeline(options: RunOptions, hooks: RunHooks = {}): Pr
           startId: state.checkpoint('live')?.lastId ?? BEFORE_FIRST_ID,
           log,
           metrics,
+          // Alerted rows of a stage that reads few columns (aggregated) are looked up and encoded in a worker.
+          recordsInWorker: readers.threadsFor() > 0 ? (task) => readers!.pool().then((pool) => pool.alertRecords({ db: resolve(options.db), ...task })) : undefined,
         })
       : null;
     runner.alerts = alerts;

@@ -2,7 +2,8 @@
  * The product's worker pool (a WorkerPool, see worker-pool.ts, running worker.ts): workers read
  * id ranges of the sensor database over their own read-only connections (readColumns, for
  * PooledReader) or read one and run a whole row stage on it (stage, for the runner), and hand
- * back columns and finished bodies transferred, not copied. The main thread keeps control,
+ * back columns and finished bodies transferred, not copied; they also build the alert records of
+ * rows the alert path must look up by id (alertRecords). The main thread keeps control,
  * ordering and commits. Benchmarks of kernels in workers have their own pool in bench/pool/.
  */
 import type { ColumnarBatch } from '../batch.ts';
@@ -11,7 +12,7 @@ import { concatBatches } from '../source/concat.ts';
 import type { ColumnName } from '../source/schema.ts';
 import { reviveBatch } from './read-columns.ts';
 import { errorOf, type StageResult } from './stage-run.ts';
-import type { PoolResult, PoolTask, StageTask } from './types.ts';
+import type { AlertRecordsResult, AlertRecordsTask, PoolResult, PoolTask, StageTask } from './types.ts';
 import { WorkerPool } from './worker-pool.ts';
 
 /** Options of KernelPool.open. */
@@ -101,6 +102,14 @@ export class KernelPool {
     if ('failed' in done) throw errorOf(done.failed);
     const r = done;
     return { batch: reviveBatch(r.batch), output: { ...r.output, objects: r.output.objects.map((o) => ({ ...o, body: Buffer.from(o.body.buffer, o.body.byteOffset, o.body.byteLength) })) } };
+  }
+
+  /**
+   * The alert records of `detections`, built in a worker: it looks their rows up by id over its
+   * own read-only connection and encodes them exactly as the main thread would (alerts/record.ts).
+   */
+  async alertRecords(task: Omit<AlertRecordsTask, 'kernel' | 'impl'>): Promise<AlertRecordsResult> {
+    return this.#pool.run({ ...task, kernel: 'alertRecords', impl: this.#pool.impl });
   }
 
   /** Waits for running tasks, then stops the workers. */

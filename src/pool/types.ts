@@ -6,6 +6,8 @@ import type { StageFailure, StageResult } from './stage-run.ts';
 import type { ColumnName } from '../source/schema.ts';
 import type { KernelImpl } from '../kernels/types.ts';
 import type { PipelineType } from '../state/pipeline-types.ts';
+import type { AlertStamps, DetectionById } from '../alerts/record.ts';
+import type { CoordinatePolicySpec } from '../privacy/coordinates.ts';
 
 /** A worker reads rows `afterId < id ≤ untilId` into a ColumnarBatch of the given columns (transferred back). */
 export interface ReadColumnsTask {
@@ -50,11 +52,36 @@ export interface StageTask {
   readonly ctx: BatchContext;
 }
 
+/**
+ * A worker looks up alerted rows by id (every column in `columns`) and encodes their alert
+ * records under the coordinate policy `coordinates` (see alert-records.ts).
+ */
+export interface AlertRecordsTask {
+  readonly kernel: 'alertRecords';
+  readonly impl: KernelImpl;
+  readonly db: string;
+  /** The contract columns the table has (an alert record carries every one of them). */
+  readonly columns: readonly ColumnName[];
+  readonly detections: readonly DetectionById[];
+  /** Node part of the alert ids (`{keyNode}-{reading id}`). */
+  readonly keyNode: string;
+  readonly detectedMs: number;
+  readonly stamps: AlertStamps;
+  readonly coordinates: CoordinatePolicySpec;
+}
+
+/** The alert records of an AlertRecordsTask, in detection order: readings that vanished meanwhile are left out. */
+export interface AlertRecordsResult {
+  readonly readingIds: number[];
+  readonly bodies: string[];
+}
+
 /** The tasks of a KernelPool worker (worker.ts); what they return is in PoolResult. */
-export type PoolTask = ReadColumnsTask | StageTask;
+export type PoolTask = ReadColumnsTask | StageTask | AlertRecordsTask;
 
 /** What a worker returns for each task kind. */
 export interface PoolResult {
   readColumns: ColumnarBatch;
   stage: StageResult | StageFailure;
+  alertRecords: AlertRecordsResult;
 }

@@ -1,10 +1,12 @@
 /**
  * KernelPool worker: reads an id range of the sensor database over this thread's own read-only
  * connection (readColumns), or reads one and runs a row stage on it (stage), and transfers the
- * typed columns and finished bodies back. Kernels are per thread (thread.ts).
+ * typed columns and finished bodies back; or looks up alerted rows and encodes their alert
+ * records (alertRecords). Kernels are per thread (thread.ts).
  */
 // Static imports only (see thread.ts): piscina require()s this file, and under tsx a worker
 // loaded that way cannot dynamically import TypeScript.
+import { alertRecordsTask } from './alert-records.ts';
 import { batchBuffers, readColumnsRange } from './read-columns.ts';
 import { failureOf, runStageTask } from './stage-run.ts';
 import { moveWith, taskRunner } from './thread.ts';
@@ -27,4 +29,5 @@ export const run = taskRunner<PoolTask>({
     const bodies = r.output.objects.filter((o) => o.body.byteOffset === 0 && o.body.byteLength === o.body.buffer.byteLength).map((o) => o.body.buffer).filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
     return moveWith(r, [...batchBuffers(r.batch), ...bodies]);
   },
+  alertRecords: (task, k) => alertRecordsTask(task, k),
 });

@@ -77,6 +77,12 @@ export class CoordinatePolicy {
     return this.#fuzzing?.key ?? null;
   }
 
+  /** What a worker thread of this process needs to build the same policy ({@link policyFromSpec}); never for anything leaving the process. */
+  spec(): CoordinatePolicySpec {
+    const f = this.#fuzzing;
+    return { fuzzKey: f?.key ?? null, radiusKm: f?.radiusKm ?? 0, keepOriginalGps: this.#keepOriginal };
+  }
+
   /** True when coordinates are fuzzed (enriched), false when withheld. */
   get fuzzes(): boolean {
     return this.#fuzzing !== null;
@@ -122,6 +128,18 @@ export class CoordinatePolicy {
       privacyColumns: { fuzzed, distanceM, radiusKm: f.radiusKm, method: FUZZING_METHOD, timestampMs: nowMs },
     };
   }
+}
+
+/** A {@link CoordinatePolicy} as plain data, to cross to a worker thread: fuzzing key (null: withhold), radius, originals kept. */
+export interface CoordinatePolicySpec {
+  readonly fuzzKey: string | null;
+  readonly radiusKm: number;
+  readonly keepOriginalGps: boolean;
+}
+
+/** The policy `spec` describes, fuzzing (if at all) with `kernels`. */
+export function policyFromSpec(spec: CoordinatePolicySpec, kernels: Kernels): CoordinatePolicy {
+  return new CoordinatePolicy({ fuzzing: spec.fuzzKey === null ? null : { kernels, key: spec.fuzzKey, radiusKm: spec.radiusKm }, keepOriginal: spec.keepOriginalGps });
 }
 
 /** The policy alerts follow under pipeline type `type`: the enriched stage's fuzzing, withheld elsewhere. */
