@@ -53,6 +53,8 @@ bench
 
 await bench.run();
 for (const t of bench.tasks) {
-  const ms = t.result?.latency?.p50 ?? t.result?.p50 ?? t.result?.mean;
+  // tinybench 5: a completed task's result has latency statistics; an errored or aborted one has none.
+  const r = t.result as { latency?: { p50?: number } } | undefined;
+  const ms = r?.latency?.p50;
   console.log(`${t.name.padEnd(62)} ${ms === undefined ? '?' : ((ms * 1e6) / N).toFixed(0)} ns per value`);
 }
