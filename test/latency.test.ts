@@ -36,3 +36,26 @@ test('the limits themselves are plausible, and a batch of only implausible times
   assert.equal(latencySummary(new Float64Array([-1, DEFAULT_LIMITS.minEventMs - 1, Number.NaN, DURABLE + 10 * DEFAULT_LIMITS.maxFutureMs]), DURABLE), null);
   assert.equal(latencySummary(new Float64Array(0), DURABLE), null);
 });
+
+test('the percentiles are the nearest ranks of the sorted latencies, on random, constant, sorted, reversed and few-valued batches', () => {
+  let seed = 12345;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const shapes: Array<[string, (n: number) => Float64Array]> = [
+    ['random', (n) => Float64Array.from({ length: n }, () => DURABLE - Math.floor(rand() * 600_000))],
+    ['constant', (n) => new Float64Array(n).fill(DURABLE - 250)],
+    ['oldest first', (n) => Float64Array.from({ length: n }, (_, i) => DURABLE - (n - i) * 10)],
+    ['newest first', (n) => Float64Array.from({ length: n }, (_, i) => DURABLE - i * 10)],
+    ['three values', (n) => Float64Array.from({ length: n }, (_, i) => DURABLE - [5, 500, 5000][i % 3])],
+    ['with future rows', (n) => Float64Array.from({ length: n }, () => DURABLE + Math.floor(rand() * 4000) - 2000)],
+  ];
+  for (const [shape, make] of shapes) {
+    for (const n of [1, 2, 3, 7, 100, 101, 999, 50_000]) {
+      const times = make(n);
+      const sorted = Float64Array.from(times, (e) => Math.max(0, DURABLE - e)).sort();
+      const q = (p: number) => sorted[Math.min(n - 1, Math.floor(p * n))];
+      const s = latencySummary(times, DURABLE);
+      assert.deepEqual([s?.p50, s?.p95, s?.p99], [q(0.5), q(0.95), q(0.99)], `${shape}, ${n} rows`);
+      assert.equal(s?.rows, n);
+    }
+  }
+});

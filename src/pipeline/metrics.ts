@@ -1,4 +1,5 @@
 import { DEFAULT_LIMITS } from '../kernels/types.ts';
+import { selectInPlace } from './select.ts';
 import type { BatchContext, StageOutput } from '../stages/types.ts';
 import { pipelineStamp } from '../stages/rows.ts';
 import { rowObjectKey, type OutputFormat } from '../sink/key.ts';
@@ -68,9 +69,17 @@ export function latencySummary(eventMs: Float64Array, durableMs: number): Latenc
     }
   }
   if (n === 0) return null;
-  const sorted = lat.subarray(0, n).sort();
-  const q = (p: number) => sorted[Math.min(n - 1, Math.floor(p * n))];
-  return { mean: sum / n, p50: q(0.5), p95: q(0.95), p99: q(0.99), rows: n };
+  // Nearest-rank percentiles, as sorted[rank] would give. Selecting p99 first leaves the smaller
+  // ranks to its left, so each next selection searches only that part.
+  const values = lat.subarray(0, n);
+  const rank = (p: number) => Math.min(n - 1, Math.floor(p * n));
+  const r99 = rank(0.99);
+  const r95 = rank(0.95);
+  const r50 = rank(0.5);
+  const p99 = selectInPlace(values, r99);
+  const p95 = selectInPlace(values, r95, 0, r99);
+  const p50 = selectInPlace(values, r50, 0, r95);
+  return { mean: sum / n, p50, p95, p99, rows: n };
 }
 
 /**
