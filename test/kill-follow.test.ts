@@ -42,7 +42,10 @@ describe('kill chains in follow mode: a live writer, a new host name at every re
       createSensorDb(db);
       const args = ['run', '--db', db, '--lake', lake, '--type', stage, '--batch-size', '300', '--batch-timeout', '150ms', '--no-progress', '--alert-rate-limit', '0'];
       const env = { NODE_ID: undefined, EDGELAKE_CRASH_AT: undefined };
-      const writer = spawnBuilt(['simulate', '--db', db, '--duration', '25s', '--rate', '300', '--sensors', '6', '--seed', String(20 + i), '--anomaly-rate', '0.05']);
+      // The writer runs until the kills are done (SIGTERM below), not for a guessed time: rows arrive
+      // through every kill, and the chain does not idle waiting for a fixed duration to pass.
+      // --duration only bounds it should the test die before stopping it.
+      const writer = spawnBuilt(['simulate', '--db', db, '--duration', '150s', '--rate', '300', '--sensors', '6', '--seed', String(20 + i), '--anomaly-rate', '0.05'], { timeoutMs: 160_000 });
       const story: string[] = [];
       for (let k = 0; k < KILLS; k++) {
         const host = `box-${k}`;
@@ -50,7 +53,8 @@ describe('kill chains in follow mode: a live writer, a new host name at every re
         const before = lastId(db);
         const run = spawnOnHost(host, args, { ...env, EDGELAKE_CRASH_AT: crash ?? undefined });
         if (crash) {
-          const r = await Promise.race([run.exited, delay(20_000, null)]);
+          // Unref'd: a pending 20 s timer of the last race would hold the test process open after the tests.
+          const r = await Promise.race([run.exited, delay(20_000, null, { ref: false })]);
           if (r === null) {
             run.child.kill('SIGKILL');
             await run.exited;
@@ -68,6 +72,8 @@ describe('kill chains in follow mode: a live writer, a new host name at every re
         }
         if (k === 0) assert.match(run.stderr(), /^(?!.*keeping)/s, 'the first host records its name');
       }
+      assert.ok(writer.child.exitCode === null && writer.child.signalCode === null, `the writer was still adding rows when the last kill came: ${writer.stderr()}`);
+      writer.child.kill('SIGTERM');
       const w = await writer.exited;
       assert.equal(w.code, 0, describeResult(w));
       // A follower on yet another host catches up, stops on SIGTERM, and a --once flushes what is open.
