@@ -120,7 +120,9 @@ describe('webhook secrets appear nowhere', () => {
       env: S3RVER_ENV,
       timeoutMs: 80_000,
     });
-    const writer = spawnBuilt(['simulate', '--db', db, '--duration', '16s', '--rate', '60', '--sensors', '4', '--anomaly-rate', '0.2', '--seed', '9']);
+    // The writer runs until both outages are over (SIGTERM below), not for a guessed time: rows arrive
+    // all through them, and the test does not wait out a fixed duration. --duration only bounds it.
+    const writer = spawnBuilt(['simulate', '--db', db, '--duration', '80s', '--rate', '60', '--sensors', '4', '--anomaly-rate', '0.2', '--seed', '9'], { timeoutMs: 90_000 });
     // Prometheus series and the health check name receivers too (queue depth, POSTs per receiver).
     const scrapeOps = async (when: string) => {
       for (const path of ['/metrics', '/healthz']) {
@@ -143,6 +145,8 @@ describe('webhook secrets appear nowhere', () => {
       await scrapeOps('during the outage');
       await s3.restart();
       await ok.restart();
+      assert.ok(writer.child.exitCode === null && writer.child.signalCode === null, `the writer was still adding rows when the outages ended: ${writer.stderr()}`);
+      writer.child.kill('SIGTERM');
       assert.equal((await writer.exited).code, 0);
       const rows = maxId(db);
       await until('every row landed after S3 returned', () => checkpointId(db) === rows, 40_000);
