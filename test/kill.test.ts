@@ -10,10 +10,12 @@ import { lakeProof } from './helpers/lake-proof.ts';
 import { maxId, query } from './helpers/sensor-db.ts';
 import { tempDir } from './helpers/tmp.ts';
 
-// A modest database in small batches: 60 batches per row stage; a start costs ~1 s of CPU, mostly
-// module loading. The aggregated stage is ~3× faster per row, so it gets more rows: a timer kill
-// must never find its run already done.
-const ROWS: Readonly<Record<PipelineType, number>> = { ingestion: 30_000, validated: 30_000, enriched: 30_000, aggregated: 60_000 };
+// A modest database in small batches: 44 batches per row stage; a start costs ~1 s of CPU, mostly
+// module loading. The 21 kills of a chain land 10-13k rows of a row stage (~15k of aggregated, which
+// is ~3× faster per row and gets more rows): enough left that a timer kill never finds its run
+// already done, even on a machine twice as fast, and not so much that the final rerun and the
+// proof spend their time on rows no kill came near.
+const ROWS: Readonly<Record<PipelineType, number>> = { ingestion: 22_000, validated: 22_000, enriched: 22_000, aggregated: 40_000 };
 const BATCH = 500;
 const KILLS = 21; // 18 at crash points, 3 by timer (every 7th)
 const TIMER_EVERY = 7;
