@@ -267,17 +267,22 @@ describe('edgelake reprocess of a Parquet raw lake', () => {
       }],
       ['gzip JSON Lines under a .parquet name', (p) => writeFileSync(p, readFileSync(join(lakes.jsonl, INGESTION_BUCKET, keys[0].replace(/\.parquet$/, '.jsonl.gz'))))],
     ];
-    for (const [what, damage] of damages) {
-      const lake = tempDir(t);
-      cpSync(join(lakes.parquet, INGESTION_BUCKET), join(lake, INGESTION_BUCKET), { recursive: true });
-      const key = keys[2];
-      damage(join(lake, INGESTION_BUCKET, key));
-      for (const stage of STAGES) {
-        const r = await runCli(['reprocess', '--type', stage, '--lake', lake, '--node', 'edge-p2']);
-        assert.equal(r.code, 1, `${what}, ${stage}: ${describeResult(r)}`);
-        assert.ok(r.stderr.includes(`${join(lake, INGESTION_BUCKET, key)} is not a readable Parquet file`), `${what}, ${stage}: ${r.stderr}`);
-        assert.doesNotMatch(r.stderr, /unexpected failure|    at /, what);
-      }
+    const key = keys[2];
+    // A damaged copy of the raw lake per damage and stage, so the runs are independent: two at a time.
+    const cases = damages.flatMap(([what, damage]) =>
+      STAGES.map((stage) => {
+        const lake = tempDir(t);
+        cpSync(join(lakes.parquet, INGESTION_BUCKET), join(lake, INGESTION_BUCKET), { recursive: true });
+        damage(join(lake, INGESTION_BUCKET, key));
+        return { what, lake, stage };
+      }),
+    );
+    const results = await pool(cases.map(({ lake, stage }) => () => runCli(['reprocess', '--type', stage, '--lake', lake, '--node', 'edge-p2'])));
+    for (const [i, { what, lake, stage }] of cases.entries()) {
+      const r = results[i];
+      assert.equal(r.code, 1, `${what}, ${stage}: ${describeResult(r)}`);
+      assert.ok(r.stderr.includes(`${join(lake, INGESTION_BUCKET, key)} is not a readable Parquet file`), `${what}, ${stage}: ${r.stderr}`);
+      assert.doesNotMatch(r.stderr, /unexpected failure|    at /, what);
     }
   });
 
