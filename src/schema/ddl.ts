@@ -2,6 +2,7 @@ import { jsonSchemaOf } from './json-schema.ts';
 import { PARTITION_COLUMNS, type DatasetName } from './datasets.ts';
 import type { OutputFormat } from '../sink/key.ts';
 import { READING_COLUMNS } from '../source/schema.ts';
+import { RESCUED_DATA_COLUMN } from './rescued.ts';
 
 /**
  * Table schemas for the lakehouse side, derived from the JSON Schema of each dataset (itself
@@ -78,8 +79,7 @@ function columnsOf(node: Node, path: string): Column[] {
   }));
 }
 
-/** Ingestion's rescue column in Parquet: `{"column": value as stored, …}` of what fits no typed column. */
-export const RESCUED_DATA_COLUMN = '_rescued_data';
+export { RESCUED_DATA_COLUMN } from './rescued.ts';
 
 const SOURCE_KIND: Readonly<Record<string, ColumnType>> = Object.fromEntries(
   READING_COLUMNS.map((c) => [c.name, { kind: c.kind === 'int' ? 'bigint' : c.kind === 'real' ? 'double' : 'string' }]),

@@ -1,14 +1,17 @@
 import type { DatasetName } from '../../schema/datasets.ts';
-import { datasetColumns } from '../../schema/ddl.ts';
+import { PARQUET_COLUMNS } from './columns.generated.ts';
 import { parquetSchema, type ParquetSchema, type SchemaNode } from './schema.ts';
 
-/** The Parquet schema of each dataset (src/schema/ddl.ts `datasetColumns(name, 'parquet')`), built once per thread. */
+/**
+ * The Parquet schema of each dataset (src/schema/ddl.ts `datasetColumns(name, 'parquet')`, as
+ * generated into columns.generated.ts so that workers need no zod), built once per thread.
+ */
 const cache = new Map<DatasetName, ParquetSchema>();
 
 /** The Parquet schema of a dataset's objects. */
 export function datasetParquetSchema(name: DatasetName): ParquetSchema {
   let s = cache.get(name);
-  if (!s) cache.set(name, (s = parquetSchema(datasetColumns(name, 'parquet'))));
+  if (!s) cache.set(name, (s = parquetSchema(PARQUET_COLUMNS[name])));
   return s;
 }
 

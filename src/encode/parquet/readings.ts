@@ -1,7 +1,7 @@
 import type { ColumnarBatch, StoredValue } from '../../batch.ts';
 import { jsonStored } from '../../sink/jsonl.ts';
 import { READING_COLUMNS, type NumericColumn, type TextColumn } from '../../source/schema.ts';
-import { RESCUED_DATA_COLUMN } from '../../schema/ddl.ts';
+import { RESCUED_DATA_COLUMN } from '../../schema/rescued.ts';
 import type { LeafColumn } from './column.ts';
 import type { ParquetFile } from './file.ts';
 import type { SchemaNode } from './schema.ts';
