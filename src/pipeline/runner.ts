@@ -169,7 +169,6 @@ export class Runner {
             }
           }
         }
-        idleMs = 0;
         firstSeenPendingAt = -1;
         try {
           await this.#drain(cp, maxId, progress);
@@ -178,7 +177,18 @@ export class Runner {
           if (o.once || !retryable(err)) throw err;
           // Follow mode outlives outages: the failed batch stays pending and is replayed as is.
           backoffMs = await this.#backoff(backoffMs, err);
+          continue;
         }
+        // Nothing landed although max id was past the checkpoint: no row in between (an empty table
+        // has max id 0, and a fresh checkpoint sits before every id). Idle like a table without new
+        // rows — looping at once would never yield to timers or signals, a core spinning for good.
+        if (!cp.pending && this.#state.checkpoint(this.#cursor)!.lastId === cp.lastId) {
+          if (o.once) break;
+          idleMs = Math.min(Math.max(10, idleMs * 2), o.pollInterval);
+          await sleep(idleMs, undefined, { signal }).catch(() => {});
+          continue;
+        }
+        idleMs = 0;
       }
       if (o.once && !signal?.aborted && o.flushWindows) await this.#finalFlush();
     } finally {
