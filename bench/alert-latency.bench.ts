@@ -9,7 +9,7 @@
 import { fork, spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -102,6 +102,10 @@ if (process.argv[3] === '--writer') {
   };
   console.log(`alert latency, commit → webhook receipt, ${line(latencies)}`);
   console.log(`  after the first second of writing: ${line(steady)}`);
+  // How the emergency bucket received them: one object per upload and event hour (fewer, larger objects suit Auto Loader).
+  const emergency = join(dir, 'lake', 'expanso-databricks-emergency-us-west-2');
+  const objects = existsSync(emergency) ? readdirSync(emergency, { recursive: true }).filter((f) => String(f).endsWith('.jsonl.gz')).length : 0;
+  console.log(`  emergency bucket: ${objects} objects for ${latencies.length} alerts in ${seconds} s`);
   rmSync(dir, { recursive: true, force: true });
 }
 

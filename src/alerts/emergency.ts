@@ -12,6 +12,13 @@ import type { AlertOutbox, EmergencyChunk } from './outbox.ts';
 
 /** Alerts per emergency upload at most. */
 export const EMERGENCY_CHUNK = 5000;
+/**
+ * Uploads start at most this often, ms: at the head of a busy table alerts are detected every
+ * few ms, and one upload each would put a hundred small objects a second into the emergency
+ * bucket (and four fsyncs on the main thread, in the way of the next alerts). Alerts that arrive
+ * meanwhile go together; the bucket still has every alert well under a second after detection.
+ */
+export const EMERGENCY_INTERVAL_MS = 250;
 const BACKOFF_FIRST_MS = 500;
 const BACKOFF_MAX_MS = 30_000;
 
@@ -46,6 +53,8 @@ export class EmergencyUploader {
   #loop: Promise<void> | null = null;
   #uploaded = 0;
   #failing = false;
+  /** When the last upload attempt started (performance.now()). */
+  #startedAt = -Infinity;
 
   constructor(opts: EmergencyOptions) {
     this.#o = opts;
@@ -90,8 +99,14 @@ export class EmergencyUploader {
   async #run(): Promise<void> {
     let backoffMs = 0;
     while (!this.#stopping) {
+      // A wake-up before the interval is over only lets more alerts gather (stop ends the wait).
+      for (let wait = this.#startedAt + EMERGENCY_INTERVAL_MS - performance.now(); wait > 0 && !this.#stopping; wait = this.#startedAt + EMERGENCY_INTERVAL_MS - performance.now()) {
+        await this.#sleep(wait);
+      }
+      if (this.#stopping) break;
       let more: boolean;
       try {
+        this.#startedAt = performance.now();
         more = await this.#uploadOne();
         if (this.#failing) this.#o.log.info('alerts: the emergency bucket is reachable again; queued alerts are uploaded');
         this.#failing = false;

@@ -14,6 +14,15 @@ import { unlessLocked } from '../state/store.ts';
  * every second); a crash re-detects from the snapshot, deterministically, the same alerts with
  * the same ids, which the UNIQUE `alert_id` ignores. Rows are pruned only once the snapshot is
  * past them, so a re-detection can never bring back an alert already uploaded or delivered.
+ *
+ * Only two writes wait for the disk (the file is `synchronous = FULL`): recording alerts, before
+ * any webhook may see them, and the emergency intent, before its upload starts. The others —
+ * deliveries done or failed, the emergency commit, the detector snapshot — commit without an
+ * fsync ({@link AlertOutbox#relaxed}): losing one to a power cut only repeats work with the same
+ * ids (a POST the receiver gets again by the same `alert_id`, the intent's upload onto the same
+ * keys, a re-detection), and the next fsynced commit makes them durable too (WAL frames are
+ * synced in order). On the head of a busy table that halves the fsyncs on the main thread, whose
+ * stalls were the alerts' latency tail.
  */
 
 /** The detector's saved position: rows up to `lastId` were scored into `state` (JSON). */
@@ -68,14 +77,27 @@ export class AlertOutbox {
     });
   }
 
-  /** Saves the detector snapshot, then prunes what is fully handled below it. */
+  /** Saves the detector snapshot, then prunes what is fully handled below it (no fsync: see the file comment). */
   saveSnapshot(lastId: number, state: string | null): void {
-    unlessLocked('saving the alert cursor', () =>
+    this.#relaxed('saving the alert cursor', () =>
       this.#db.transaction(() => {
         this.#s.save.run(lastId, state, new Date().toISOString(), CURSOR);
         this.#s.prune.run(lastId);
       })(),
     );
+  }
+
+  /**
+   * Runs `step` (a write whose loss to a power cut only repeats work, see the file comment) with
+   * its commit not waiting for the disk: `synchronous = NORMAL` for the step, FULL again after.
+   */
+  #relaxed<T>(what: string, step: () => T): T {
+    this.#s.syncNormal.run();
+    try {
+      return unlessLocked(what, step);
+    } finally {
+      this.#s.syncFull.run();
+    }
   }
 
   /**
@@ -136,9 +158,9 @@ export class AlertOutbox {
     return unlessLocked('reading the webhook queue', () => this.#s.count.get(receiver) as number);
   }
 
-  /** Removes delivered deliveries. */
+  /** Removes delivered deliveries (no fsync: see the file comment). */
   delivered(seqs: readonly number[]): void {
-    unlessLocked('recording delivered alerts', () =>
+    this.#relaxed('recording delivered alerts', () =>
       this.#db.transaction(() => {
         for (const s of seqs) this.#s.remove.run(s);
       })(),
@@ -148,7 +170,7 @@ export class AlertOutbox {
   /** Records a failed attempt on each delivery (for diagnostics; the retry schedule is per receiver). */
   failed(seqs: readonly number[], error: string): void {
     const text = redact(error);
-    unlessLocked('recording failed deliveries', () =>
+    this.#relaxed('recording failed deliveries', () =>
       this.#db.transaction(() => {
         for (const s of seqs) this.#s.fail.run(text, s);
       })(),
@@ -178,9 +200,9 @@ export class AlertOutbox {
     unlessLocked('recording the emergency intent', () => this.#s.begin.run(toSeq, startedMs));
   }
 
-  /** After the upload: marks the alerts up to `toSeq` uploaded and clears the intent, in one transaction. */
+  /** After the upload: marks the alerts up to `toSeq` uploaded and clears the intent, in one transaction (no fsync: a lost commit replays the intent onto the same keys). */
   commitEmergency(toSeq: number): void {
-    unlessLocked('committing the emergency upload', () =>
+    this.#relaxed('committing the emergency upload', () =>
       this.#db.transaction(() => {
         this.#s.markUploaded.run(toSeq);
         this.#s.clearIntent.run();
@@ -219,5 +241,7 @@ function prepare(db: Database.Database) {
     pendingAlertsUpTo: db.prepare('SELECT seq, alert_id, reading_id, event_ms, detected_ms, body FROM alerts WHERE seq > (SELECT to_seq FROM emergency_uploaded) AND seq <= ? ORDER BY seq'),
     markUploaded: db.prepare('UPDATE emergency_uploaded SET to_seq = max(to_seq, ?) WHERE id = 1'),
     backlog: db.prepare('SELECT count(*) FROM alerts WHERE seq > (SELECT to_seq FROM emergency_uploaded)').pluck(),
+    syncNormal: db.prepare('PRAGMA synchronous = NORMAL'),
+    syncFull: db.prepare('PRAGMA synchronous = FULL'),
   };
 }
