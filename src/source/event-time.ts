@@ -46,7 +46,18 @@ export function canonicalEventMs(s: string): number | undefined {
     offsetMin = (sign === 43 ? 1 : -1) * (oh * 60 + om);
   }
   const y = yh * 100 + yl;
-  const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
-  if (d > (mo === 2 && leap ? 29 : DAYS[mo - 1])) return NaN;
-  return Date.UTC(y, mo - 1, d, h, mi, se, m1 * 10 + m2) - offsetMin * 60_000;
+  // Readings of one batch share a handful of days: the day's start is computed once per day, not
+  // once per row (Date.UTC is most of this function's cost).
+  const day = (y * 100 + mo) * 100 + d;
+  if (day !== lastDay) {
+    const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+    if (d > (mo === 2 && leap ? 29 : DAYS[mo - 1])) return NaN;
+    lastDay = day;
+    lastDayMs = Date.UTC(y, mo - 1, d);
+  }
+  return lastDayMs + ((h * 60 + mi) * 60 + se) * 1000 + m1 * 10 + m2 - offsetMin * 60_000;
 }
+
+/** The last valid calendar day parsed (`yyyymmdd`) and its start, epoch ms. */
+let lastDay = -1;
+let lastDayMs = 0;
