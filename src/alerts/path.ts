@@ -14,11 +14,11 @@ import { AlertDetector, DETECTOR_COLUMNS } from './detector.ts';
 import { EmergencyUploader } from './emergency.ts';
 import { alertConfig, type AlertConfig } from './options.ts';
 import { AlertOutbox, type StoredAlert } from './outbox.ts';
-import { alertIdOf, encodeDetections, type AlertStamps, type DetectionById } from './record.ts';
+import { alertIdOf, encodeDetections } from './record.ts';
 import { WebhookDelivery, type WebhookStats } from './webhook.ts';
 import type { RunOptions } from '../config.ts';
 import type { RunMetrics } from '../ops/metrics.ts';
-import type { CoordinatePolicySpec } from '../privacy/coordinates.ts';
+import type { AlertRecordsResult, AlertRecordsTask } from '../pool/types.ts';
 
 /** Rows read per head poll at most. */
 export const POLL_ROWS = 10_000;
@@ -60,18 +60,11 @@ export interface AlertPathOptions {
    * Builds alert records in a worker (KernelPool.alertRecords: rows looked up by id over the
    * worker's own connection, encoded alike). Absent: the main thread does it.
    */
-  readonly recordsInWorker?: (task: AlertRecordsRequest) => Promise<{ readonly readingIds: number[]; readonly bodies: string[] }>;
+  readonly recordsInWorker?: (task: AlertRecordsRequest) => Promise<AlertRecordsResult>;
 }
 
-/** What {@link AlertPathOptions.recordsInWorker} is asked for. */
-export interface AlertRecordsRequest {
-  readonly columns: readonly ColumnName[];
-  readonly detections: readonly DetectionById[];
-  readonly keyNode: string;
-  readonly detectedMs: number;
-  readonly stamps: AlertStamps;
-  readonly coordinates: CoordinatePolicySpec;
-}
+/** What {@link AlertPathOptions.recordsInWorker} is asked for: a KernelPool alertRecords task without the pool's own fields. */
+export type AlertRecordsRequest = Omit<AlertRecordsTask, 'kernel' | 'impl' | 'db'>;
 
 /** Counters of the alert path. */
 export interface AlertStats {
