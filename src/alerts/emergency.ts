@@ -100,9 +100,8 @@ export class EmergencyUploader {
     let backoffMs = 0;
     while (!this.#stopping) {
       // A wake-up before the interval is over only lets more alerts gather (stop ends the wait).
-      for (let wait = this.#startedAt + EMERGENCY_INTERVAL_MS - performance.now(); wait > 0 && !this.#stopping; wait = this.#startedAt + EMERGENCY_INTERVAL_MS - performance.now()) {
-        await this.#sleep(wait);
-      }
+      let wait: number;
+      while (!this.#stopping && (wait = this.#startedAt + EMERGENCY_INTERVAL_MS - performance.now()) > 0) await this.#sleep(wait);
       if (this.#stopping) break;
       let more: boolean;
       try {
