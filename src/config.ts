@@ -104,7 +104,7 @@ export const RunOptionsSchema = z
     kernels: z.enum(['wasm', 'ts']).default('wasm').describe('Kernel implementation. Default wasm'),
     readThreads: int(0, 64)
       .optional()
-      .describe('Worker threads that read large batches from SQLite (0 = main thread). Default: 2 (at most the CPU count) for read-bound stages (aggregated), 0 for the others'),
+      .describe('Worker threads (0 = everything on the main thread). Default: 2, at most the CPU count; they run whole batches of the row stages and read large batches of aggregated, and a --once run with a backlog under 8192 ids does without them'),
     keepOriginalGps: z.boolean().default(false).describe('Keep true coordinates as original_latitude/original_longitude'),
     fuzzKeyFile: z.string().min(1).optional().describe('File holding the GPS fuzzing key (a mounted secret); else EDGELAKE_FUZZ_KEY(_FILE), else a key generated into the private file'),
     privateDb: z.string().min(1).optional().describe("edgelake's private file (fuzzing key, alert outbox); default <state db>.private"),

@@ -60,7 +60,7 @@ export interface AlertPathOptions {
    * Builds alert records in a worker (KernelPool.alertRecords: rows looked up by id over the
    * worker's own connection, encoded alike). Absent: the main thread does it.
    */
-  readonly recordsInWorker?: (task: AlertRecordsRequest) => Promise<AlertRecordsResult>;
+  readonly recordsInWorker?: () => ((task: AlertRecordsRequest) => Promise<AlertRecordsResult>) | null;
 }
 
 /** What {@link AlertPathOptions.recordsInWorker} is asked for: a KernelPool alertRecords task without the pool's own fields. */
@@ -296,7 +296,7 @@ export class AlertPath {
       const keyNode = this.#o.keyNode();
       const ctx = { version: this.#o.version, nodeId: this.#o.nodeId, batchId: `${this.#o.nodeId}-alerts-${found[0].id}-${found[found.length - 1].id}`, nowMs: detectedMs };
       const stamps = { event: pipelineStamp('alerts', ctx, false), fallback: pipelineStamp('alerts', ctx, true) };
-      const inWorker = this.#o.recordsInWorker;
+      const inWorker = this.#o.recordsInWorker?.() ?? null;
       let alerts: StoredAlert[];
       if (!complete && inWorker && consumed && found.length >= OFFLOAD_MIN_ALERTS) {
         consumed();

@@ -65,6 +65,8 @@ export interface RunSummary {
   readonly destination: string;
   /** What the alert path did (null with --no-alerts or when reprocessing with --from-id). */
   readonly alerts: AlertStats | null;
+  /** Worker threads this run started: 0 when every batch ran on the main thread (a small `--once` backlog, `--read-threads 0`). */
+  readonly workerThreads: number;
 }
 
 /**
@@ -173,7 +175,8 @@ export async function runPipeline(options: RunOptions, hooks: RunHooks = {}): Pr
           log,
           metrics,
           // Alerted rows of a stage that reads few columns (aggregated) are looked up and encoded in a worker.
-          recordsInWorker: readers.threadsFor() > 0 ? (task) => readers!.pool().then((pool) => pool.alertRecords({ db: resolve(options.db), ...task })) : undefined,
+          // Only with workers at hand: a small run never starts them for this.
+          recordsInWorker: () => (readers!.workersAtHand() ? (task) => readers!.pool().then((pool) => pool.alertRecords({ db: resolve(options.db), ...task })) : null),
         })
       : null;
     runner.alerts = alerts;

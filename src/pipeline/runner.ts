@@ -7,7 +7,7 @@ import { crashPoint } from '../faults.ts';
 import type { Logger } from '../log.ts';
 import { pipelineVersion } from '../meta/version.ts';
 import { sourceAnchor } from '../source/open.ts';
-import type { BatchReader, ReaderFactory } from '../source/pooled-reader.ts';
+import { MIN_POOLED_IDS, type BatchReader, type ReaderFactory } from '../source/pooled-reader.ts';
 import { tableColumns } from '../source/table.ts';
 import { nodeKeyPart, type BucketStage } from '../sink/key.ts';
 import type { Sink } from '../sink/types.ts';
@@ -217,6 +217,7 @@ export class Runner {
       nodeId: this.#env.nodeId,
       destination: this.#sink.location,
       alerts: null,
+      workerThreads: this.#newReaders.started,
     };
   }
 
@@ -430,7 +431,7 @@ export class Runner {
     const stage = await this.#stage(type);
     const prevType = this.#active !== null && this.#active !== type ? this.#active : null;
     // A switch away from a stateful stage flushes it here first: that batch stays on this thread.
-    if (!prevType && !stage.restoreState && this.#newReaders.threadsFor() > 0) return this.#prepareInWorker(afterId, pending, type, stage, maxId);
+    if (!prevType && !stage.restoreState && this.#workersWorthIt(afterId, maxId)) return this.#prepareInWorker(afterId, pending, type, stage, maxId);
     const prev = prevType ? await this.#stage(prevType) : null;
     const t0 = performance.now();
     const batch = await (pending
@@ -515,6 +516,22 @@ export class Runner {
     this.#active = null;
     void ready.catch(() => {});
     return { rangeEnd: until, recorded: pending !== null, t0, ready };
+  }
+
+  /**
+   * Whether a row stage's batch after `afterId` goes to a worker. Always when the run has workers,
+   * except that a `--once` run whose whole backlog is under MIN_POOLED_IDS ids, and which has not
+   * started its pool, runs it here and never starts the pool (a Bacalhau batch job over a few
+   * thousand new rows would spend more on starting two workers than on its rows). A follower has
+   * started its pool already; `--read-threads N` is the operator's choice and always taken.
+   */
+  #workersWorthIt(afterId: number, maxId: number): boolean {
+    const readers = this.#newReaders;
+    if (readers.threadsFor() === 0) return false;
+    if (readers.workersAtHand() || !this.#env.options.once) return true;
+    // Ids left from the next row on (a fresh checkpoint sits before the smallest safe integer).
+    const first = this.#reader('control').nextId(afterId);
+    return first !== null && maxId - first + 1 >= MIN_POOLED_IDS;
   }
 
   /** What a worker needs to build `stage` itself (plain data; the fuzzing key stays in this process). */

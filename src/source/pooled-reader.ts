@@ -44,7 +44,7 @@ export interface PooledReaderOptions {
   readonly keepTimestampText?: boolean;
   /** Parts a batch is cut into, one task each: the pool's thread count. Default 2. */
   readonly parts?: number;
-  /** Batches spanning fewer ids than this are read on the main thread. Default 8192. */
+  /** Batches spanning fewer ids than this are read on the main thread. Default {@link MIN_POOLED_IDS}. */
   readonly minPooledIds?: number;
 }
 
@@ -74,7 +74,7 @@ export class PooledReader implements BatchReader {
     this.#main = new SensorReader({ db: opts.db, columns: opts.columns, extras: opts.extras, keepTimestampText: this.#keepTs });
     this.#path = opts.path;
     this.#pool = opts.pool;
-    this.#minPooledIds = opts.minPooledIds ?? 8192;
+    this.#minPooledIds = opts.minPooledIds ?? MIN_POOLED_IDS;
     this.#parts = opts.parts ?? 2;
     if (!(Number.isInteger(this.#parts) && this.#parts >= 1)) throw new RangeError(`PooledReader parts must be an integer ≥ 1, got ${this.#parts}`);
   }
@@ -225,6 +225,14 @@ export interface ReaderFactoryOptions {
 /** Worker threads when `--read-threads` is not given: both cores of a small edge node. */
 export const DEFAULT_READ_THREADS = Math.min(2, availableParallelism());
 
+/**
+ * Fewer ids than this are not worth a worker: a batch of a read-bound stage this small is read on
+ * the main thread, and a `--once` run whose whole backlog is this small runs its row stage here
+ * without starting the pool (starting two workers costs ≈ 0.2 s and 0.3 CPU-s, more than these
+ * rows take on one thread).
+ */
+export const MIN_POOLED_IDS = 8192;
+
 /** Makes the run's readers, all sharing one worker pool that starts on first use and stops at close. */
 export class ReaderFactory {
   readonly #opts: ReaderFactoryOptions;
@@ -255,6 +263,20 @@ export class ReaderFactory {
    */
   threadsFor(): number {
     return this.#opts.threads ?? DEFAULT_READ_THREADS;
+  }
+
+  /** Worker threads started so far (0 until the pool is first used). */
+  get started(): number {
+    return this.#pool ? this.threadsFor() : 0;
+  }
+
+  /**
+   * True when work may go to the workers without a second thought: they are running, or the
+   * operator asked for them (`--read-threads N`, N > 0). Otherwise starting them is a choice
+   * worth making only for enough rows (MIN_POOLED_IDS).
+   */
+  workersAtHand(): boolean {
+    return this.threadsFor() > 0 && (this.#pool !== null || this.#opts.threads !== undefined);
   }
 
   /** The run's worker pool, started on first use. */
