@@ -60,7 +60,7 @@ test('numbers: 3 million values of every shape are written exactly as String(v) 
   ];
   const values: number[] = [];
   for (let i = 0; i < 3_000_000; i++) values.push(shapes[i % shapes.length]());
-  const edges = [0, -0, 1, -1, 0.1, 0.2 + 0.1, 1e-6, 1e-7, 999999.999999, 1e15, 1e15 - 1, 1e15 + 1, 1e21, 1e-21, 2 ** 53 - 1, -(2 ** 53 - 1), Number.MIN_VALUE, Number.MAX_VALUE, Number.EPSILON, 5e-324, 123456789.123456, 0.000001, 0.0000015];
+  const edges = [0, -0, 1, -1, 0.1, 0.2 + 0.1, 1e-6, 1e-7, 999999.999999, 1e15, 1e15 - 1, 1e15 + 1, 1e21, 1e-21, 2 ** 53 - 1, -(2 ** 53 - 1), Number.MIN_VALUE, Number.MAX_VALUE, Number.EPSILON, 5e-324, 123456789.123456, 0.000001, 0.0000015, 999999999.999999, 999999999.5, 1e9, 1e9 - 1, 0.9999995, 0.99999949, 1.0000005, 12.3456785, -0.000001, -999999999.25];
   values.push(...edges);
   const lines = written(values, (w, v) => w.number(v));
   assert.equal(lines.length, values.length);

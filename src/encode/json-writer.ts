@@ -20,8 +20,6 @@ export const CHUNK_BYTES = 1 << 20;
 
 const POW10 = [1, 10, 100, 1000, 10_000, 100_000, 1_000_000];
 const MAX_EXACT = 1e15;
-/** Characters a JSON string must escape, or that are not single bytes in latin1/utf8. */
-const NEEDS_ESCAPE = /["\\\u0000-\u001f\u007f-\uffff]/;
 
 /** Encodes a repeated fragment once (UTF-8). */
 export function fragment(text: string): Uint8Array {
@@ -114,12 +112,19 @@ export class JsonWriter {
 
   /** A string value as `JSON.stringify(s)` writes it. */
   string(s: string): void {
-    if (s.length > 256 || NEEDS_ESCAPE.test(s)) return this.utf8(JSON.stringify(s));
-    this.#room(s.length + 2);
+    const n = s.length;
+    if (n > 256) return this.utf8(JSON.stringify(s));
+    this.#room(n + 2);
     const buf = this.#buf;
     let p = this.#pos;
     buf[p++] = 34;
-    for (let i = 0; i < s.length; i++) buf[p++] = s.charCodeAt(i);
+    // Copied and checked in one pass: a character JSON escapes, or one that is not a single
+    // byte, sends the whole string through JSON.stringify (what was copied is overwritten).
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 0x20 || c === 34 || c === 92 || c >= 0x7f) return this.utf8(JSON.stringify(s));
+      buf[p++] = c;
+    }
     buf[p++] = 34;
     this.#pos = p;
   }
@@ -147,7 +152,51 @@ export class JsonWriter {
 
   /** A finite number as `String(v)` prints it (the caller handles NaN and ±Infinity). */
   number(v: number): void {
-    if (!writeDecimal(this, v)) this.ascii(String(v));
+    if (!this.#smallDecimal(v) && !writeDecimal(this, v)) this.ascii(String(v));
+  }
+
+  /**
+   * The common case of {@link writeDecimal} written in one go: 10^-6 ≤ |v| < 10^9 with at most
+   * 6 decimals (sensor readings, coordinates, ids). One room check and integer arithmetic on
+   * int32s; false (nothing written) for anything else, which writeDecimal then decides.
+   */
+  #smallDecimal(v: number): boolean {
+    const neg = v < 0;
+    const a = neg ? -v : v;
+    if (!(a < 1e9 && a >= 1e-6)) return false;
+    const k = Math.round(a * 1e6);
+    if (k / 1e6 !== a) return false;
+    if (this.#pos + 18 > this.#buf.length) this.flush();
+    const buf = this.#buf;
+    let p = this.#pos;
+    if (neg) buf[p++] = 45;
+    let int = Math.floor(a) | 0;
+    let frac = (k - int * 1e6) | 0;
+    // Integer part, most significant digit first.
+    let len = 1;
+    for (let t = int; t >= 10; t = (t / 10) | 0) len++;
+    p += len;
+    for (let i = 1; i <= len; i++) {
+      const q = (int / 10) | 0;
+      buf[p - i] = 48 + (int - q * 10);
+      int = q;
+    }
+    if (frac !== 0) {
+      let d = 6;
+      while (frac % 10 === 0) {
+        frac = (frac / 10) | 0;
+        d--;
+      }
+      buf[p++] = 46;
+      p += d;
+      for (let i = 1; i <= d; i++) {
+        const q = (frac / 10) | 0;
+        buf[p - i] = 48 + (frac - q * 10);
+        frac = q;
+      }
+    }
+    this.#pos = p;
+    return true;
   }
 
   /** Digits of a non-negative safe integer `k`, at least `minDigits` of them (leading zeros). */
