@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { InProcessResult } from './e2e-phase.ts';
+import { sampleThreads, WORKER_TID_HOOK, type ThreadCpu } from './thread-cpu.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = join(ROOT, 'build', 'cli', 'main.js');
@@ -41,11 +42,13 @@ const RATIO_TARGETS: Partial<Record<string, number>> = {
 const DISK_BYTES_PER_ROW = 250 + 200;
 const DISK_MARGIN = 512 * 2 ** 20;
 
-// Preloaded into the CLI process: its own peak RSS and CPU (all threads), written at exit (main thread only).
+// Preloaded into the CLI process: its own peak RSS and CPU (all threads), written at exit (main thread
+// only), and each worker thread's tid, so the bench can tell main, workers and the rest apart (thread-cpu.ts).
 const USAGE_HOOK =
-  'data:text/javascript,import { writeFileSync } from "node:fs"; import { isMainThread } from "node:worker_threads";' +
+  'data:text/javascript,import { writeFileSync, appendFileSync, readlinkSync } from "node:fs"; import { isMainThread } from "node:worker_threads";' +
   ' if (isMainThread) process.on("exit", () => { const c = process.cpuUsage();' +
-  ' writeFileSync(process.env.EDGELAKE_E2E_USAGE_FILE, JSON.stringify({ cpuSeconds: (c.user + c.system) / 1e6, maxRssMiB: process.resourceUsage().maxRSS / 1024 })); });';
+  ' writeFileSync(process.env.EDGELAKE_E2E_USAGE_FILE, JSON.stringify({ cpuSeconds: (c.user + c.system) / 1e6, maxRssMiB: process.resourceUsage().maxRSS / 1024 })); });' +
+  WORKER_TID_HOOK;
 
 const metOrNot = (ok: boolean) => (ok ? 'met' : 'not met');
 
@@ -78,6 +81,8 @@ interface Row {
   readonly cmdSeconds: number;
   readonly cpuSeconds: number;
   readonly maxRssMiB: number;
+  /** Run phases: CPU-s of the CLI's main thread and of its worker threads (the rest is cpuSeconds minus both). */
+  readonly threads?: ThreadCpu;
   readonly objects?: number;
   readonly bytes?: number;
   readonly failed?: string;
@@ -192,15 +197,17 @@ async function runPhase(phase: Phase, db: string): Promise<Row> {
     } else args.push('--lake', out);
     args.push(...(phase.args ?? []));
     const t0 = performance.now();
-    const r = await exec(['--import', USAGE_HOOK, CLI, ...args], env);
+    let sampler: ReturnType<typeof sampleThreads> | null = null;
+    const r = await exec(['--import', USAGE_HOOK, CLI, ...args], env, (pid) => (sampler = sampleThreads(pid, `${usageFile}.tids`)));
     const cmdSeconds = (performance.now() - t0) / 1000;
+    const threads = (sampler as ReturnType<typeof sampleThreads> | null)?.stop();
     // edgelake: 1,000,000 rows in 20 batches → 22 objects (118.2 MiB) in 13.13 s, 76,140 rows/s; …
     const m = /([\d,]+) rows in \d+ batches → \d+ objects \([\d.]+ MiB\) in ([\d.]+) s/.exec(r.stderr);
     if (r.code !== 0 || !m || !existsSync(usageFile)) throw new Error(`${ended(r)}: node build/cli/main.js ${args.join(' ')}\n${r.stderr.slice(-4000)}`);
     const usage = JSON.parse(readFileSync(usageFile, 'utf8')) as { cpuSeconds: number; maxRssMiB: number };
     const written = server ? walk(server.dir, '._S3rver_object') : walk(out, '');
     const warnings = r.stderr.split('\n').filter((l) => /^edgelake (warning|error)/.test(l));
-    return { phase, rows: Number(m[1].replace(/,/g, '')), seconds: Number(m[2]), cmdSeconds, ...usage, ...written, warnings };
+    return { phase, rows: Number(m[1].replace(/,/g, '')), seconds: Number(m[2]), cmdSeconds, ...usage, threads, ...written, warnings };
   } catch (err) {
     return failed(phase, err);
   } finally {
@@ -229,9 +236,10 @@ function ended(r: Exit): string {
 }
 
 /** Spawns node without blocking this event loop (the s3rver of an S3 phase lives in this process). */
-function exec(args: string[], env: Record<string, string>): Promise<Exit> {
+function exec(args: string[], env: Record<string, string>, spawned?: (pid: number) => void): Promise<Exit> {
   const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, NODE_NO_WARNINGS: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
+  if (child.pid !== undefined) spawned?.(child.pid);
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -288,13 +296,21 @@ function kernelRatios(rs: readonly Row[]): string[] {
   });
 }
 
+/** `main · workers · rest` CPU-s per 1M rows of a run phase (empty for the others, or where /proc is not there). */
+function threadSplit(r: Row): string {
+  const t = r.threads;
+  if (!t || !Number.isFinite(t.main)) return '';
+  const per1M = (s: number) => ((s * 1e6) / r.rows).toFixed(1);
+  return `${per1M(t.main)} · ${per1M(t.workers)} · ${per1M(Math.max(0, r.cpuSeconds - t.main - t.workers))}`;
+}
+
 /** The markdown table, targets and machine notes. */
 function render(rs: readonly Row[], setup: string, load0: number[], load1: number[]): string {
   const scan = rs.find((r) => r.phase.name === 'scan' && !r.failed);
   const scanRate = scan ? scan.rows / scan.seconds : NaN;
-  const head = ['phase', 'rows', 's', 'rows/s', '% of (a)', 'rows/CPU-s', 'CPU-s per 1M', 'objects', 'MiB written', 'peak RSS MiB', 'cmd s', `RSS < 300 MB`, 'cmd rows/s ÷ (a): target'];
+  const head = ['phase', 'rows', 's', 'rows/s', '% of (a)', 'rows/CPU-s', 'CPU-s per 1M', 'main · workers · rest', 'objects', 'MiB written', 'peak RSS MiB', 'cmd s', `RSS < 300 MB`, 'cmd rows/s ÷ (a): target'];
   const body = rs.map((r) => {
-    if (r.failed) return [r.phase.name, `FAILED (${r.failed})`, '', '', '', '', '', '', '', '', '', '', ''];
+    if (r.failed) return [r.phase.name, `FAILED (${r.failed})`, '', '', '', '', '', '', '', '', '', '', '', ''];
     const perSec = r.rows / r.seconds;
     const target = RATIO_TARGETS[r.phase.name];
     const cmdRatio = r.rows / r.cmdSeconds / scanRate;
@@ -306,6 +322,7 @@ function render(rs: readonly Row[], setup: string, load0: number[], load1: numbe
       Number.isFinite(scanRate) ? ((100 * perSec) / scanRate).toFixed(0) + ' %' : '',
       rate(r.rows / r.cpuSeconds),
       ((r.cpuSeconds * 1e6) / r.rows).toFixed(2),
+      threadSplit(r),
       r.objects === undefined ? '' : String(r.objects),
       r.bytes === undefined ? '' : (r.bytes / 2 ** 20).toFixed(2),
       r.maxRssMiB.toFixed(0),
@@ -335,6 +352,7 @@ function render(rs: readonly Row[], setup: string, load0: number[], load1: numbe
     "pipeline's own time from the CLI summary (its run loop), and `cmd s` the whole command: node start-up, module loading,",
     'bucket preparation, alert-thread start and final alert drain, worker shutdown included.',
     'rows/CPU-s: user+sys CPU of all threads (the whole CLI process for run phases; s3rver runs in the parent and is not counted); CPU-s per 1M: the same CPU per million rows.',
+    "main · workers · rest: that CPU per 1M rows by thread (bench/thread-cpu.ts samples the CLI's threads every 100 ms): its main thread, its worker threads, and the rest — libuv's pool (gzip) and V8's GC and compiler threads.",
     'Phases ending :parquet write every dataset with --format parquet (zstd), the others gzip JSON Lines.',
     'objects, MiB written: every file the command wrote (stage objects, alerts, latency and pipeline metrics), counted on disk.',
     'Peak RSS: process.resourceUsage().maxRSS of the phase\'s own child process, worker threads included; target < 300 MB = 300·10⁶ bytes (286 MiB).',
