@@ -45,11 +45,20 @@ test('only recording alerts and the emergency intent wait for the disk; every ot
   assert.equal(sync(), FULL, 'after commitEmergency()');
   outbox.saveSnapshot(3, '{"v":1}');
   assert.equal(sync(), FULL, 'after saveSnapshot()');
+  // And each of those four did commit with synchronous = NORMAL in effect.
+  assert.equal(outbox.relaxedWrites, 4, 'failed(), delivered(), commitEmergency() and saveSnapshot() did not wait for the disk');
   // A relaxed write that fails still restores FULL: the next alert must be fsynced.
   db.exec(`CREATE TRIGGER no_delete BEFORE DELETE ON deliveries BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`);
   assert.throws(() => outbox.delivered([queued[1].seq]), /refused by the test/);
   assert.equal(sync(), FULL, 'after a failed delivered()');
   assert.equal(outbox.size('r1'), 2, 'the failed removal changed nothing');
+  // Whatever level a failed restore would leave, recording alerts waits for the disk.
+  db.pragma('synchronous = OFF');
+  outbox.record([alert(4)], ['r1'], 100);
+  assert.equal(sync(), FULL, 'record() is fully synchronous');
+  db.pragma('synchronous = OFF');
+  outbox.beginEmergency(4, Date.now());
+  assert.equal(sync(), FULL, 'so is the emergency intent');
 });
 
 test('at the head of a busy table the emergency bucket gets alerts together, at most one upload per 250 ms, each well under a second after detection and exactly once', async (t) => {
