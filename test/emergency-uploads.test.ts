@@ -12,10 +12,13 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import Database from 'better-sqlite3';
+import { EmergencyUploader } from '../src/alerts/emergency.ts';
 import { AlertOutbox } from '../src/alerts/outbox.ts';
 import { parseRunOptions } from '../src/config.ts';
 import { createLogger } from '../src/log.ts';
 import { runPipeline } from '../src/pipeline/run.ts';
+import { LakeSink } from '../src/sink/lake.ts';
+import type { Sink } from '../src/sink/types.ts';
 import { openPrivateDb } from '../src/state/private.ts';
 import { parseJsonlGz } from './helpers/lake.ts';
 import { createSensorDb, goodRow, insertRows } from './helpers/sensor-db.ts';
@@ -124,4 +127,38 @@ test('at the head of a busy table the emergency bucket gets alerts together, at 
   const p99 = lags[Math.floor(0.99 * (lags.length - 1))];
   t.diagnostic(`${alerts} alerts in ${records.length} emergency objects; detection → seen in the bucket: p50 ${lags[Math.floor(lags.length / 2)]} ms, p99 ${p99} ms, max ${lags[lags.length - 1]} ms`);
   assert.ok(p99 < 1000, `detection → in the emergency bucket, p99 ${p99} ms`);
+});
+
+test('a stop that arrives while the last queued alerts are uploading returns when that upload is done, not a second later', async (t) => {
+  const dir = tempDir(t);
+  const db = openPrivateDb(join(dir, 'state.db.private'), null, []);
+  t.after(() => db.close());
+  const outbox = new AlertOutbox(db);
+  outbox.snapshot(0);
+  // The real lake sink, slowed to 300 ms a put, so the stop surely lands mid-upload.
+  const lake = new LakeSink({ dir: join(dir, 'lake') });
+  let putting: (() => void) | null = null;
+  const sink: Sink = {
+    kind: 'lake',
+    location: lake.location,
+    prepare: (b) => lake.prepare(b),
+    get: (b, k) => lake.get(b, k),
+    close: () => lake.close(),
+    put: async (objects) => {
+      putting?.();
+      await delay(300);
+      await lake.put(objects);
+    },
+  };
+  const uploader = new EmergencyUploader({ outbox, sink, buckets: { emergency: EMERGENCY, metrics: 'expanso-databricks-metrics-us-west-2' }, nodeId: 'edge-em-2', version: 'test', gzipLevel: 1, log: createLogger({ quiet: true }) });
+  const body = (id: number) => JSON.stringify({ alert_id: `edge-em-2-${id}`, id, timestamp: '2025-08-15T10:00:00.000Z', alert_priority: 'high' });
+  outbox.record([{ alertId: 'edge-em-2-1', readingId: 1, eventMs: Date.UTC(2025, 7, 15, 10), detectedMs: Date.now(), body: body(1) }], [], 100);
+  const started = new Promise<void>((resolve) => (putting = resolve));
+  uploader.start();
+  await started;
+  const t0 = performance.now();
+  await uploader.stop({ drain: false });
+  const ms = performance.now() - t0;
+  assert.equal(uploader.uploaded, 1, 'the upload in flight finished');
+  assert.ok(ms < 800, `stop() took ${ms.toFixed(0)} ms after a 300 ms upload (a 1 s idle sleep would make it ≥ 1,000)`);
 });

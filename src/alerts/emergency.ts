@@ -114,10 +114,11 @@ export class EmergencyUploader {
         backoffMs = Math.min(BACKOFF_MAX_MS, Math.max(BACKOFF_FIRST_MS, backoffMs * 2));
         if (!this.#failing) this.#o.log.warn(`alerts: uploading to the emergency bucket failed (${messageOf(err)}); retrying with backoff, webhooks go on meanwhile`);
         this.#failing = true;
-        await this.#sleep(backoffMs * (0.5 + Math.random() / 2));
+        if (!this.#stopping) await this.#sleep(backoffMs * (0.5 + Math.random() / 2));
         continue;
       }
-      if (!more) await this.#sleep(1000);
+      // A stop that came while #uploadOne ran found no sleep to cut short: it must not wait a second here.
+      if (!more && !this.#stopping) await this.#sleep(1000);
     }
   }
 
