@@ -64,7 +64,7 @@ export interface AlertPathOptions {
 }
 
 /** What {@link AlertPathOptions.recordsInWorker} is asked for: a KernelPool alertRecords task without the pool's own fields. */
-export type AlertRecordsRequest = Omit<AlertRecordsTask, 'kernel' | 'impl' | 'db'>;
+export type AlertRecordsRequest = Omit<AlertRecordsTask, 'kernel' | 'impl' | 'db' | 'dbFile'>;
 
 /** Counters of the alert path. */
 export interface AlertStats {

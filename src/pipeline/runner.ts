@@ -1,12 +1,11 @@
 import type Database from 'better-sqlite3';
-import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigError, PipelineError, messageOf } from '../errors.ts';
 import { crashPoint } from '../faults.ts';
 import type { Logger } from '../log.ts';
 import { pipelineVersion } from '../meta/version.ts';
-import { sourceAnchor } from '../source/open.ts';
+import { fileIdentity, sourceAnchor } from '../source/open.ts';
 import { MIN_POOLED_IDS, type BatchReader, type ReaderFactory } from '../source/pooled-reader.ts';
 import { tableColumns } from '../source/table.ts';
 import { nodeKeyPart, type BucketStage } from '../sink/key.ts';
@@ -497,7 +496,7 @@ export class Runner {
     const proto: PendingBatch = { type, batchId: pending?.batchId ?? '', afterId, lastId: until, limit: pending ? Math.max(o.batchSize, pending.limit) : o.batchSize, startedMs, keyNode };
     const ctx = this.#context(proto, false);
     const spec = await this.#workerSpec(type, stage);
-    const done = this.#newReaders.pool().then((pool) => pool.stage({ db: resolve(o.db), afterId, untilId: until, limit: proto.limit, spec, ctx }));
+    const done = this.#newReaders.pool().then((pool) => pool.stage({ db: resolve(o.db), dbFile: this.#newReaders.file, afterId, untilId: until, limit: proto.limit, spec, ctx }));
     void done.catch(() => {});
     // Stage 5 sees the batch as soon as the worker hands it back, in prepare order, before any upload.
     void this.#observe(done.then((r) => r.batch), afterId, type).catch(() => {});
@@ -688,16 +687,6 @@ export class Runner {
 /** Whether follow mode should retry after `err`: transient runtime faults yes, configuration and protocol violations no. */
 function retryable(err: unknown): boolean {
   return err instanceof PipelineError && !FATAL.has(err.code);
-}
-
-/** Device and inode of a file ("dev:ino"), or null when it does not exist. */
-function fileIdentity(path: string): string | null {
-  try {
-    const st = statSync(path);
-    return `${st.dev}:${st.ino}`;
-  } catch {
-    return null;
-  }
 }
 
 /** Combines the outputs of a flush and a batch into one (their states are stored separately: see #prepare). */

@@ -29,7 +29,7 @@ function policyFor(task: AlertRecordsTask, kernels: Kernels): CoordinatePolicy {
 
 /** Looks up the task's alerted rows by id and encodes their alert records. */
 export function alertRecordsTask(task: AlertRecordsTask, kernels: Kernels): AlertRecordsResult {
-  const rows = readerFor(task.db, task.columns, [], false).readIds(task.detections.map((d) => d.id));
+  const rows = readerFor(task.db, task.columns, [], false, task.dbFile).readIds(task.detections.map((d) => d.id));
   const coords = policyFor(task, kernels).apply(rows, task.detectedMs);
   const { alerts, bodies } = encodeDetections(rows, coords, task.detections, task.keyNode, task.detectedMs, task.stamps);
   return { readingIds: alerts.map((a) => a.detection.id), bodies };

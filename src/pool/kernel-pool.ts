@@ -11,8 +11,8 @@ import type { KernelImpl } from '../kernels/types.ts';
 import { concatBatches } from '../source/concat.ts';
 import type { ColumnName } from '../source/schema.ts';
 import { reviveBatch } from './read-columns.ts';
-import { errorOf, type StageResult } from './stage-run.ts';
-import type { AlertRecordsResult, AlertRecordsTask, PoolResult, PoolTask, StageTask } from './types.ts';
+import type { StageResult } from './stage-run.ts';
+import type { AlertRecordsResult, AlertRecordsTask, DbFile, PoolResult, PoolTask, StageTask } from './types.ts';
 import { WorkerPool } from './worker-pool.ts';
 
 /** Options of KernelPool.open. */
@@ -37,6 +37,8 @@ export interface ReadPart {
 export interface ReadColumnsOptions {
   /** Path of the sensor database; each worker opens it read-only. */
   readonly db: string;
+  /** The file `db` must name (types.ts DbFile). */
+  readonly dbFile?: DbFile;
   /** Consecutive id ranges in ascending order, one task each. */
   readonly parts: readonly ReadPart[];
   /** Columns to read (`id` and `timestamp` are always read). */
@@ -84,10 +86,10 @@ export class KernelPool {
    * (PipelineError SOURCE_READ_FAILED) or with a RangeError for a malformed part.
    */
   async readColumns(options: ReadColumnsOptions): Promise<ColumnarBatch> {
-    const { db, parts, columns, extras = [], keepTimestampText = true } = options;
+    const { db, dbFile, parts, columns, extras = [], keepTimestampText = true } = options;
     if (parts.length === 0) throw new RangeError('readColumns: need at least one part');
     const batches = await Promise.all(
-      parts.map((p) => this.#pool.run({ kernel: 'readColumns', impl: this.#pool.impl, db, afterId: p.afterId, untilId: p.untilId, limit: p.rows, columns, extras, keepTimestampText })),
+      parts.map((p) => this.#pool.run({ kernel: 'readColumns', impl: this.#pool.impl, db, dbFile, afterId: p.afterId, untilId: p.untilId, limit: p.rows, columns, extras, keepTimestampText })),
     );
     return concatBatches(batches.map(reviveBatch));
   }
@@ -98,9 +100,7 @@ export class KernelPool {
    * objects and the batch it read (transferred). Rejects like SensorReader.read or the stage.
    */
   async stage(task: Omit<StageTask, 'kernel' | 'impl'>): Promise<StageResult> {
-    const done = await this.#pool.run({ ...task, kernel: 'stage', impl: this.#pool.impl });
-    if ('failed' in done) throw errorOf(done.failed);
-    const r = done;
+    const r = await this.#pool.run({ ...task, kernel: 'stage', impl: this.#pool.impl });
     return { batch: reviveBatch(r.batch), output: { ...r.output, objects: r.output.objects.map((o) => ({ ...o, body: Buffer.from(o.body.buffer, o.body.byteOffset, o.body.byteLength) })) } };
   }
 

@@ -12,18 +12,24 @@ import { PipelineError } from '../errors.ts';
 import { BUSY_TIMEOUT_MS } from '../source/open.ts';
 import { SensorReader } from '../source/reader.ts';
 import type { ColumnName } from '../source/schema.ts';
-import type { ReadColumnsTask } from './types.ts';
+import type { DbFile, ReadColumnsTask } from './types.ts';
 
 /** One read-only connection per database path and thread; reopened when the file was replaced. */
 const connections = new Map<string, { db: Database.Database; ino: number; dev: number; readers: Map<string, SensorReader> }>();
 
-export function readerFor(path: string, columns: readonly ColumnName[], extras: readonly string[], keepTimestampText: boolean): SensorReader {
+/**
+ * This thread's reader of `columns` in the database at `path`, which must be the file `dbFile`
+ * when that is given (types.ts DbFile): a replaced file is refused, never read in its place.
+ */
+export function readerFor(path: string, columns: readonly ColumnName[], extras: readonly string[], keepTimestampText: boolean, dbFile?: DbFile): SensorReader {
   let st: { ino: number; dev: number };
   try {
     st = statSync(path);
   } catch (err) {
+    if (dbFile) throw replaced(path, 'deleted');
     throw new PipelineError('SOURCE_READ_FAILED', `pool worker cannot stat ${path}: ${(err as Error).message}`, { cause: err });
   }
+  if (dbFile && `${st.dev}:${st.ino}` !== dbFile) throw replaced(path, 'replaced by a new file');
   let conn = connections.get(path);
   if (conn && (conn.ino !== st.ino || conn.dev !== st.dev)) {
     // A restarted sensor replaced the file: the old connection would keep reading the old inode.
@@ -49,12 +55,17 @@ export function readerFor(path: string, columns: readonly ColumnName[], extras: 
   return r;
 }
 
+/** The run's own message for a sensor database swapped under it (pipeline/runner.ts #checkFile). */
+function replaced(path: string, how: string): PipelineError {
+  return new PipelineError('SOURCE_FILE_REPLACED', `the sensor database ${path} was ${how} while running; stopping so that the next run reads the new file (run again, or let the job restart)`);
+}
+
 /** Reads up to `limit` rows afterId < id ≤ untilId into a batch. */
 export function readColumnsRange(task: ReadColumnsTask): ColumnarBatch {
   if (!(Number.isInteger(task.afterId) && Number.isInteger(task.untilId) && task.afterId < task.untilId)) {
     throw new RangeError(`readColumns: need integer ids with afterId < untilId, got ${task.afterId}..${task.untilId}`);
   }
-  return readerFor(task.db, task.columns, task.extras, task.keepTimestampText).read(task.afterId, task.limit, task.untilId);
+  return readerFor(task.db, task.columns, task.extras, task.keepTimestampText, task.dbFile).read(task.afterId, task.limit, task.untilId);
 }
 
 /** The buffers a batch can give away: its typed columns (each Filler allocation is its own buffer). */

@@ -7,7 +7,6 @@
  * workers; the stage code is the same as on the main thread, so the bytes are too.
  */
 import type { ColumnarBatch } from '../batch.ts';
-import { ConfigError, PipelineError } from '../errors.ts';
 import type { Kernels } from '../kernels/types.ts';
 import { CoordinatePolicy } from '../privacy/coordinates.ts';
 import { createStage } from '../stages/index.ts';
@@ -49,35 +48,12 @@ export interface StageResult {
   readonly batch: ColumnarBatch;
 }
 
-/**
- * An error of a stage task, as data: errors lose their class crossing the thread boundary, and
- * the run tells a runtime fault (PipelineError: retried when following) from a configuration one
- * (ConfigError: exit 2) by class.
- */
-export interface StageFailure {
-  readonly failed: { readonly kind: 'pipeline' | 'config' | 'other'; readonly code: string; readonly message: string };
-}
-
-/** The failure of `err` as data. */
-export function failureOf(err: unknown): StageFailure {
-  const kind = err instanceof PipelineError ? 'pipeline' : err instanceof ConfigError ? 'config' : 'other';
-  const code = typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : 'WORKER_FAILED';
-  return { failed: { kind, code, message: err instanceof Error ? err.message : String(err) } };
-}
-
-/** The error a {@link StageFailure} stands for, of its original class. */
-export function errorOf(f: StageFailure['failed']): Error {
-  if (f.kind === 'pipeline') return new PipelineError(f.code, f.message);
-  if (f.kind === 'config') return new ConfigError(f.code, f.message);
-  return new Error(`a worker failed: ${f.message}`);
-}
-
 /** Reads the task's id range and runs its stage on it. */
 export async function runStageTask(task: StageTask, kernels: Kernels): Promise<StageResult> {
   if (!(Number.isInteger(task.afterId) && Number.isInteger(task.untilId) && task.afterId <= task.untilId)) {
     throw new RangeError(`stage task: need integer ids with afterId ≤ untilId, got ${task.afterId}..${task.untilId}`);
   }
-  const reader = readerFor(task.db, task.spec.columns, task.spec.extras, task.spec.keepTimestampText);
+  const reader = readerFor(task.db, task.spec.columns, task.spec.extras, task.spec.keepTimestampText, task.dbFile);
   const batch = reader.read(task.afterId, task.limit, task.untilId);
   if (batch.length === 0) return { batch, output: { objects: [], recordsOut: 0 } };
   // A new batch is named after the rows it holds, known only now (a replay brings its recorded name).

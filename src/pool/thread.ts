@@ -9,6 +9,7 @@ import { Piscina } from 'piscina';
 import { referenceKernels } from '../kernels/reference.ts';
 import { loadWasmKernels } from '../kernels/wasm.ts';
 import type { KernelImpl, Kernels } from '../kernels/types.ts';
+import { failureOf } from './failure.ts';
 import type { LoadTask, WorkerTask } from './worker-pool.ts';
 
 const loaded = new Map<KernelImpl, Promise<Kernels>>();
@@ -34,7 +35,8 @@ export type TaskHandlers<T extends WorkerTask> = { readonly [K in T['kernel']]: 
 
 /**
  * The `run` export of a worker file (piscina option `name: 'run'`): loads the task's kernels,
- * answers the pool's `load` task, and dispatches every other task to its handler.
+ * answers the pool's `load` task, and dispatches every other task to its handler; a handler's
+ * error crosses back as data and is rethrown on the main thread with its class (failure.ts).
  */
 export function taskRunner<T extends WorkerTask>(handlers: TaskHandlers<T>): (task: T | LoadTask) => Promise<unknown> {
   const byKind = handlers as unknown as Record<string, ((task: WorkerTask, kernels: Kernels) => unknown) | undefined>;
@@ -43,6 +45,11 @@ export function taskRunner<T extends WorkerTask>(handlers: TaskHandlers<T>): (ta
     if (task.kernel === 'load') return null;
     const handle = Object.hasOwn(byKind, task.kernel) ? byKind[task.kernel] : undefined;
     if (!handle) throw new RangeError(`unknown pool task kernel ${JSON.stringify(task.kernel)}`);
-    return handle(task, k);
+    try {
+      return await handle(task, k);
+    } catch (err) {
+      // Thrown as plain data: a structured clone of the error would lose its class and code (failure.ts).
+      throw failureOf(err);
+    }
   };
 }

@@ -2,12 +2,21 @@
 import type { ColumnarBatch } from '../batch.ts';
 import type { NodeIdentity } from '../meta/identity.ts';
 import type { BatchContext } from '../stages/types.ts';
-import type { StageFailure, StageResult } from './stage-run.ts';
+import type { StageResult } from './stage-run.ts';
 import type { ColumnName } from '../source/schema.ts';
 import type { KernelImpl } from '../kernels/types.ts';
 import type { PipelineType } from '../state/pipeline-types.ts';
 import type { AlertStamps, DetectionById } from '../alerts/record.ts';
 import type { CoordinatePolicySpec } from '../privacy/coordinates.ts';
+
+/**
+ * The file a task's `db` path must name (`dev:ino`, source/open.ts fileIdentity): the one the run
+ * opened. A sensor that replaced its database mid-run leaves the run's own connection on the old
+ * file while a worker opening the path would read the new one; the worker refuses instead
+ * (SOURCE_FILE_REPLACED), and the run stops as it does when it notices the replacement itself.
+ * Absent or null: whatever file the path names.
+ */
+export type DbFile = string | null;
 
 /** A worker reads rows `afterId < id ≤ untilId` into a ColumnarBatch of the given columns (transferred back). */
 export interface ReadColumnsTask {
@@ -15,6 +24,8 @@ export interface ReadColumnsTask {
   readonly impl: KernelImpl;
   /** Path of the sensor database, opened read-only by the worker (one connection per thread and path). */
   readonly db: string;
+  /** {@link DbFile}. */
+  readonly dbFile?: DbFile;
   readonly afterId: number;
   readonly untilId: number;
   /** Rows at most (the capacity the worker allocates). */
@@ -45,6 +56,8 @@ export interface StageTask {
   readonly kernel: 'stage';
   readonly impl: KernelImpl;
   readonly db: string;
+  /** {@link DbFile}. */
+  readonly dbFile?: DbFile;
   readonly afterId: number;
   readonly untilId: number;
   readonly limit: number;
@@ -60,6 +73,8 @@ export interface AlertRecordsTask {
   readonly kernel: 'alertRecords';
   readonly impl: KernelImpl;
   readonly db: string;
+  /** {@link DbFile}. */
+  readonly dbFile?: DbFile;
   /** The contract columns the table has (an alert record carries every one of them). */
   readonly columns: readonly ColumnName[];
   readonly detections: readonly DetectionById[];
@@ -82,6 +97,6 @@ export type PoolTask = ReadColumnsTask | StageTask | AlertRecordsTask;
 /** What a worker returns for each task kind. */
 export interface PoolResult {
   readColumns: ColumnarBatch;
-  stage: StageResult | StageFailure;
+  stage: StageResult;
   alertRecords: AlertRecordsResult;
 }

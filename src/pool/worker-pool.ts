@@ -11,6 +11,7 @@ import { cpus } from 'node:os';
 import { Piscina } from 'piscina';
 import type { KernelImpl } from '../kernels/types.ts';
 import { workerExecArgv } from './exec-argv.ts';
+import { errorOf, isTaskFailure } from './failure.ts';
 
 /** Every task names its kind and the kernel implementation the worker runs it with. */
 export interface WorkerTask {
@@ -126,6 +127,8 @@ export class WorkerPool<T extends WorkerTask, R extends { [K in T['kernel']]: un
     this.#inFlight++;
     try {
       return await this.#piscina.run(task, { name: 'run', transferList: [...transferList] });
+    } catch (err) {
+      throw isTaskFailure(err) ? errorOf(err.failed) : err;
     } finally {
       this.#inFlight--;
       if (task.kernel !== 'load') this.#tasks++;

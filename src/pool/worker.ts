@@ -8,7 +8,7 @@
 // loaded that way cannot dynamically import TypeScript.
 import { alertRecordsTask } from './alert-records.ts';
 import { batchBuffers, readColumnsRange } from './read-columns.ts';
-import { failureOf, runStageTask } from './stage-run.ts';
+import { runStageTask } from './stage-run.ts';
 import { moveWith, taskRunner } from './thread.ts';
 import type { PoolTask } from './types.ts';
 
@@ -19,12 +19,7 @@ export const run = taskRunner<PoolTask>({
     return moveWith(batch, batchBuffers(batch));
   },
   stage: async (task, k) => {
-    let r: Awaited<ReturnType<typeof runStageTask>>;
-    try {
-      r = await runStageTask(task, k);
-    } catch (err) {
-      return failureOf(err);
-    }
+    const r = await runStageTask(task, k);
     // Only bodies that own their whole ArrayBuffer move: a small Buffer may sit in Node's shared pool, which must stay here.
     const bodies = r.output.objects.filter((o) => o.body.byteOffset === 0 && o.body.byteLength === o.body.buffer.byteLength).map((o) => o.body.buffer).filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
     return moveWith(r, [...batchBuffers(r.batch), ...bodies]);

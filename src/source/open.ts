@@ -99,3 +99,17 @@ export function sourceAnchor(db: Database.Database, id: number): string {
     throw new PipelineError('SOURCE_READ_FAILED', `cannot read sensor_readings: ${(err as Error).message}`, { cause: err });
   }
 }
+
+/**
+ * Device and inode of a file (`dev:ino`), or null when it does not exist: which file a path names
+ * right now. A sensor that restarts may delete its database and create a new one at the same path;
+ * a connection opened before keeps reading the old, unlinked file.
+ */
+export function fileIdentity(path: string): string | null {
+  try {
+    const st = statSync(path);
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return null;
+  }
+}

@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import type { ColumnarBatch } from '../batch.ts';
 import { KernelPool, type ReadPart } from '../pool/kernel-pool.ts';
 import type { KernelImpl } from '../kernels/types.ts';
+import { fileIdentity } from './open.ts';
 import { SensorReader } from './reader.ts';
 import type { ColumnName } from './schema.ts';
 
@@ -34,6 +35,8 @@ export interface PooledReaderOptions {
   readonly db: Database.Database;
   /** Path of the same database, which each worker opens read-only. */
   readonly path: string;
+  /** The file the path named when the run opened it (`dev:ino`): workers refuse another one. */
+  readonly file?: string | null;
   /** The worker pool, started on first use (a run that only ever sees small batches never starts it). */
   readonly pool: () => Promise<KernelPool>;
   /** Columns to read (`id` and `timestamp` are always read). Default: all 27. */
@@ -60,6 +63,7 @@ export interface PooledReaderOptions {
 export class PooledReader implements BatchReader {
   readonly #main: SensorReader;
   readonly #path: string;
+  readonly #file: string | null;
   readonly #pool: () => Promise<KernelPool>;
   readonly #keepTs: boolean;
   readonly #minPooledIds: number;
@@ -73,6 +77,7 @@ export class PooledReader implements BatchReader {
     this.#keepTs = opts.keepTimestampText ?? true;
     this.#main = new SensorReader({ db: opts.db, columns: opts.columns, extras: opts.extras, keepTimestampText: this.#keepTs });
     this.#path = opts.path;
+    this.#file = opts.file ?? null;
     this.#pool = opts.pool;
     this.#minPooledIds = opts.minPooledIds ?? MIN_POOLED_IDS;
     this.#parts = opts.parts ?? 2;
@@ -153,7 +158,7 @@ export class PooledReader implements BatchReader {
       const parts: ReadPart[] = [];
       const span = Math.ceil((end - from) / this.#parts);
       for (let at = from; at < end; at += span) parts.push({ afterId: at, untilId: Math.min(end, at + span), rows: Math.min(end, at + span) - at });
-      batch = this.#pool().then((pool) => pool.readColumns({ db: this.#path, parts, columns: this.#main.columns, extras: this.#main.extras, keepTimestampText: this.#keepTs }));
+      batch = this.#pool().then((pool) => pool.readColumns({ db: this.#path, dbFile: this.#file, parts, columns: this.#main.columns, extras: this.#main.extras, keepTimestampText: this.#keepTs }));
     }
     batch = batch.then((b) => {
       if (b.length > 0) this.#covered = { lastRow: b.id[b.length - 1], rangeEnd: end };
@@ -237,8 +242,11 @@ export const MIN_POOLED_IDS = 8192;
 export class ReaderFactory {
   readonly #opts: ReaderFactoryOptions;
   #pool: Promise<KernelPool> | null = null;
+  /** The file the database path named when the run opened it: every worker task must find that one there. */
+  readonly file: string | null;
 
   constructor(opts: ReaderFactoryOptions) {
+    this.file = fileIdentity(opts.path);
     if (opts.threads !== undefined && !(Number.isInteger(opts.threads) && opts.threads >= 0)) throw new RangeError(`reader threads must be an integer ≥ 0, got ${opts.threads}`);
     this.#opts = opts;
   }
@@ -253,7 +261,7 @@ export class ReaderFactory {
     const threads = this.#opts.threads ?? (readBound ? DEFAULT_READ_THREADS : 0);
     const keepTimestampText = columns === undefined || columns.includes('timestamp');
     if (threads === 0) return new MainThreadReader(new SensorReader({ db, columns, extras, keepTimestampText }));
-    return new PooledReader({ db, path, pool: () => this.pool(), columns, extras, keepTimestampText, parts: threads });
+    return new PooledReader({ db, path, file: this.file, pool: () => this.pool(), columns, extras, keepTimestampText, parts: threads });
   }
 
   /**
