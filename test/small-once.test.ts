@@ -2,7 +2,9 @@
  * A `--once` run over a small backlog (a Bacalhau batch job over the rows since its last run)
  * does without worker threads: starting two of them costs more than its rows. It must write
  * exactly what the workers write, start no worker for alert records either, and a backlog of
- * MIN_POOLED_IDS ids or more must still go to the workers.
+ * MIN_POOLED_IDS ids or more must still go to the workers. (Byte for byte with ids without gaps,
+ * as here: where ids have gaps the main thread cuts batches by rows and the workers by ids, so
+ * object boundaries differ, every row once either way.)
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
