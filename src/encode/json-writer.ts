@@ -152,17 +152,26 @@ export class JsonWriter {
 
   /** A finite number as `String(v)` prints it (the caller handles NaN and ±Infinity). */
   number(v: number): void {
-    if (!this.#smallDecimal(v) && !writeDecimal(this, v)) this.ascii(String(v));
+    if (!this.#smallDecimal(v) && !largeDecimal(this, v)) this.ascii(String(v));
   }
 
   /**
-   * The common case of {@link writeDecimal} written in one go: 10^-6 ≤ |v| < 10^9 with at most
-   * 6 decimals (sensor readings, coordinates, ids). One room check and integer arithmetic on
-   * int32s; false (nothing written) for anything else, which writeDecimal then decides.
+   * Writes `v` when it is 0 or 10^-6 ≤ |v| < 10^9 with at most 6 decimals (sensor readings,
+   * coordinates, most ids) and that is exactly `String(v)`; false (nothing written) otherwise.
+   * One room check and int32 arithmetic.
+   *
+   * One test decides it: k = round(|v| · 10^6) is the candidate, taken when k / 10^6 is this very
+   * double, and its trailing zeros give the number of decimals. That is the shortest form:
+   * distinct decimals of ≤ 15 significant digits are distinct doubles, so any shorter decimal
+   * equal to v is k with zeros stripped.
    */
   #smallDecimal(v: number): boolean {
     const neg = v < 0;
     const a = neg ? -v : v;
+    if (a === 0) {
+      this.byte(48); // String(-0) is "0"
+      return true;
+    }
     if (!(a < 1e9 && a >= 1e-6)) return false;
     const k = Math.round(a * 1e6);
     if (k / 1e6 !== a) return false;
@@ -170,17 +179,9 @@ export class JsonWriter {
     const buf = this.#buf;
     let p = this.#pos;
     if (neg) buf[p++] = 45;
-    let int = Math.floor(a) | 0;
+    const int = Math.floor(a) | 0;
+    p = putDigits(buf, p, int, digitCount(int));
     let frac = (k - int * 1e6) | 0;
-    // Integer part, most significant digit first.
-    let len = 1;
-    for (let t = int; t >= 10; t = (t / 10) | 0) len++;
-    p += len;
-    for (let i = 1; i <= len; i++) {
-      const q = (int / 10) | 0;
-      buf[p - i] = 48 + (int - q * 10);
-      int = q;
-    }
     if (frac !== 0) {
       let d = 6;
       while (frac % 10 === 0) {
@@ -188,12 +189,7 @@ export class JsonWriter {
         d--;
       }
       buf[p++] = 46;
-      p += d;
-      for (let i = 1; i <= d; i++) {
-        const q = (frac / 10) | 0;
-        buf[p - i] = 48 + (frac - q * 10);
-        frac = q;
-      }
+      p = putDigits(buf, p, frac, d);
     }
     this.#pos = p;
     return true;
@@ -204,18 +200,7 @@ export class JsonWriter {
     this.#room(22);
     const buf = this.#buf;
     if (k < 2 ** 31) {
-      // Int32 arithmetic: `/ 10 | 0` is several times cheaper than Math.floor on doubles.
-      let len = 1;
-      for (let t = k; t >= 10; t = (t / 10) | 0) len++;
-      if (len < minDigits) len = minDigits;
-      let p = this.#pos + len;
-      this.#pos = p;
-      let t = k | 0;
-      for (let i = 0; i < len; i++) {
-        const q = (t / 10) | 0;
-        buf[--p] = 48 + (t - q * 10);
-        t = q;
-      }
+      this.#pos = putDigits(buf, this.#pos, k | 0, Math.max(digitCount(k | 0), minDigits));
       return;
     }
     let len = 1;
@@ -232,45 +217,38 @@ export class JsonWriter {
   }
 }
 
+/** Decimal digits of a non-negative int32 (at least one). */
+function digitCount(k: number): number {
+  let len = 1;
+  for (let t = k; t >= 10; t = (t / 10) | 0) len++;
+  return len;
+}
+
 /**
- * Writes `v` as a decimal of at most 6 decimals and 15 significant digits when that is exactly
- * `String(v)`; false (nothing written) otherwise.
- *
- * Below 1e9 one test decides it: k = round(|v| · 10^6) is the candidate, taken when k / 10^6 is
- * this very double, and its trailing zeros give the number of decimals. That is the shortest
- * form: distinct decimals of ≤ 15 significant digits are distinct doubles, so any shorter
- * decimal equal to v is k with zeros stripped. From 1e9 on, |v| · 10^6 may pass 10^15 while a
- * shorter form fits, so each count of decimals is tried in turn.
+ * Writes the `len` lowest decimal digits of the non-negative int32 `k` (zero-padded) at `p`;
+ * returns the position after them. Int32 arithmetic: `/ 10 | 0` is several times cheaper than
+ * Math.floor on doubles.
  */
-function writeDecimal(w: JsonWriter, v: number): boolean {
-  if (v === 0) {
-    w.byte(48); // String(-0) is "0"
-    return true;
+function putDigits(buf: Buffer, p: number, k: number, len: number): number {
+  const end = p + len;
+  for (let i = end - 1; i >= p; i--) {
+    const q = (k / 10) | 0;
+    buf[i] = 48 + (k - q * 10);
+    k = q;
   }
+  return end;
+}
+
+/**
+ * Writes `v` as a decimal of at most 6 decimals and 15 significant digits when 10^9 ≤ |v| < 10^15
+ * and that is exactly `String(v)`; false (nothing written) otherwise (JsonWriter#smallDecimal
+ * takes everything below). Here |v| · 10^6 may pass 10^15 while a shorter form fits, so each count
+ * of decimals is tried in turn, shortest first.
+ */
+function largeDecimal(w: JsonWriter, v: number): boolean {
   const neg = v < 0;
   const a = neg ? -v : v;
-  if (!(a < MAX_EXACT) || a < 1e-6) return false;
-  if (a < 1e9) {
-    const k = Math.round(a * 1e6);
-    if (k / 1e6 !== a) return false;
-    if (neg) w.byte(45);
-    const int = Math.floor(a);
-    // Below 10^6: int32 arithmetic from here (a double's % is a libm call).
-    let frac = (k - int * 1e6) | 0;
-    if (frac === 0) {
-      w.digits(int);
-      return true;
-    }
-    let d = 6;
-    while (frac % 10 === 0) {
-      frac = (frac / 10) | 0;
-      d--;
-    }
-    w.digits(int);
-    w.byte(46);
-    w.digits(frac, d);
-    return true;
-  }
+  if (!(a < MAX_EXACT && a >= 1e9)) return false;
   for (let d = 0; d <= 6; d++) {
     // The nearest d-decimal number; taken only if it parses back (an exact division: 10^d ≤ 10^6
     // is exact, and k ≤ 10^15 too) to this very double.
