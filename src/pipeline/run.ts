@@ -176,7 +176,7 @@ export async function runPipeline(options: RunOptions, hooks: RunHooks = {}): Pr
           metrics,
           // Alerted rows of a stage that reads few columns (aggregated) are looked up and encoded in a worker.
           // Only with workers at hand: a small run never starts them for this.
-          recordsInWorker: () => (readers!.workersAtHand() ? (task) => readers!.pool().then((pool) => pool.alertRecords({ db: resolve(options.db), dbFile: readers!.file, ...task })) : null),
+          recordsInWorker: () => (readers!.workersAtHand() ? (task) => readers!.pool().then((pool) => pool.alertRecords({ ...readers!.source, ...task })) : null),
         })
       : null;
     runner.alerts = alerts;

@@ -1,5 +1,4 @@
 import type Database from 'better-sqlite3';
-import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigError, PipelineError, messageOf } from '../errors.ts';
 import { crashPoint } from '../faults.ts';
@@ -135,12 +134,13 @@ export class Runner {
     try {
       if (!(await this.#start())) return this.#summary(started);
       this.#checkSource();
-      const file = fileIdentity(resolve(o.db));
+      // The file the run opened (the workers hold their reads to the same one).
+      const file = this.#newReaders.source.dbFile;
       let idleMs = 0;
       let backoffMs = 0;
       let firstSeenPendingAt = -1;
       while (!signal?.aborted) {
-        this.#checkFile(resolve(o.db), file);
+        this.#checkFile(this.#newReaders.source.db, file);
         const cp = this.#state.checkpoint(this.#cursor)!;
         const reader = this.#reader('control');
         const maxId = reader.maxId();
@@ -496,7 +496,7 @@ export class Runner {
     const proto: PendingBatch = { type, batchId: pending?.batchId ?? '', afterId, lastId: until, limit: pending ? Math.max(o.batchSize, pending.limit) : o.batchSize, startedMs, keyNode };
     const ctx = this.#context(proto, false);
     const spec = await this.#workerSpec(type, stage);
-    const done = this.#newReaders.pool().then((pool) => pool.stage({ db: resolve(o.db), dbFile: this.#newReaders.file, afterId, untilId: until, limit: proto.limit, spec, ctx }));
+    const done = this.#newReaders.pool().then((pool) => pool.stage({ ...this.#newReaders.source, afterId, untilId: until, limit: proto.limit, spec, ctx }));
     void done.catch(() => {});
     // Stage 5 sees the batch as soon as the worker hands it back, in prepare order, before any upload.
     void this.#observe(done.then((r) => r.batch), afterId, type).catch(() => {});

@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import type { ColumnarBatch } from '../batch.ts';
 import { KernelPool, type ReadPart } from '../pool/kernel-pool.ts';
 import type { KernelImpl } from '../kernels/types.ts';
+import type { DbFile } from '../pool/types.ts';
 import { fileIdentity } from './open.ts';
 import { SensorReader } from './reader.ts';
 import type { ColumnName } from './schema.ts';
@@ -36,7 +37,7 @@ export interface PooledReaderOptions {
   /** Path of the same database, which each worker opens read-only. */
   readonly path: string;
   /** The file the path named when the run opened it (`dev:ino`): workers refuse another one. */
-  readonly file?: string | null;
+  readonly file?: DbFile;
   /** The worker pool, started on first use (a run that only ever sees small batches never starts it). */
   readonly pool: () => Promise<KernelPool>;
   /** Columns to read (`id` and `timestamp` are always read). Default: all 27. */
@@ -63,7 +64,7 @@ export interface PooledReaderOptions {
 export class PooledReader implements BatchReader {
   readonly #main: SensorReader;
   readonly #path: string;
-  readonly #file: string | null;
+  readonly #file: DbFile;
   readonly #pool: () => Promise<KernelPool>;
   readonly #keepTs: boolean;
   readonly #minPooledIds: number;
@@ -242,11 +243,14 @@ export const MIN_POOLED_IDS = 8192;
 export class ReaderFactory {
   readonly #opts: ReaderFactoryOptions;
   #pool: Promise<KernelPool> | null = null;
-  /** The file the database path named when the run opened it: every worker task must find that one there. */
-  readonly file: string | null;
+  /**
+   * The sensor database as every worker task names it: its path, and the file that path named
+   * when the run opened it (types.ts DbFile), which the workers insist on.
+   */
+  readonly source: { readonly db: string; readonly dbFile: DbFile };
 
   constructor(opts: ReaderFactoryOptions) {
-    this.file = fileIdentity(opts.path);
+    this.source = { db: opts.path, dbFile: fileIdentity(opts.path) };
     if (opts.threads !== undefined && !(Number.isInteger(opts.threads) && opts.threads >= 0)) throw new RangeError(`reader threads must be an integer ≥ 0, got ${opts.threads}`);
     this.#opts = opts;
   }
@@ -261,7 +265,7 @@ export class ReaderFactory {
     const threads = this.#opts.threads ?? (readBound ? DEFAULT_READ_THREADS : 0);
     const keepTimestampText = columns === undefined || columns.includes('timestamp');
     if (threads === 0) return new MainThreadReader(new SensorReader({ db, columns, extras, keepTimestampText }));
-    return new PooledReader({ db, path, file: this.file, pool: () => this.pool(), columns, extras, keepTimestampText, parts: threads });
+    return new PooledReader({ db, path, file: this.source.dbFile, pool: () => this.pool(), columns, extras, keepTimestampText, parts: threads });
   }
 
   /**
