@@ -5,6 +5,7 @@ import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { READING_COLUMNS, SENSOR_READINGS_DDL } from '../src/source/schema.ts';
+import { SENSOR_CACHE_KIB, openSensorDb } from '../src/source/open.ts';
 import { describeResult, runCli } from './helpers/cli.ts';
 import { INGESTION_BUCKET, VALIDATED_BUCKET, idCounts, readLake } from './helpers/lake.ts';
 import { createSensorDb, goodRow, insertRows, query } from './helpers/sensor-db.ts';
@@ -135,4 +136,21 @@ test('a read-only sensor file (a read-only mount) works with --state-db elsewher
   const inside = await runCli(['run', '--once', '--db', join(mnt.dir, 'DELETE.db'), '--lake', lake, '--node-id', 'ro3', '--no-progress', '--no-alerts']);
   assert.equal(inside.code, 2, describeResult(inside));
   assert.match(inside.stderr, /not writable .*--state-db/);
+});
+
+test('a connection reading the sensor table keeps a small page cache, not better-sqlite3’s 16 MB default per connection', (t) => {
+  const dir = tempDir(t);
+  const db = join(dir, 'sensor_data.db');
+  createSensorDb(db);
+  const fresh = new Database(db, { readonly: true });
+  const conn = openSensorDb(db, { readonly: true });
+  try {
+    // What this guards: a scan fills the default cache with pages it never reads again (src/source/open.ts).
+    assert.equal(fresh.pragma('cache_size', { simple: true }), -16000, 'the default this tunes away from');
+    assert.equal(conn.pragma('cache_size', { simple: true }), -SENSOR_CACHE_KIB);
+    assert.ok(SENSOR_CACHE_KIB <= 1024);
+  } finally {
+    fresh.close();
+    conn.close();
+  }
 });

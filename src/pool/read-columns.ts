@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import { statSync } from 'node:fs';
 import type { ColumnarBatch, StoredValue } from '../batch.ts';
 import { PipelineError } from '../errors.ts';
-import { BUSY_TIMEOUT_MS } from '../source/open.ts';
+import { tuneSensorConnection } from '../source/open.ts';
 import { SensorReader } from '../source/reader.ts';
 import type { ColumnName } from '../source/schema.ts';
 import type { DbFile, ReadColumnsTask } from './types.ts';
@@ -41,7 +41,7 @@ export function readerFor(path: string, columns: readonly ColumnName[], extras: 
     let db: Database.Database | undefined;
     try {
       db = new Database(path, { readonly: true, fileMustExist: true });
-      db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      tuneSensorConnection(db);
     } catch (err) {
       db?.close();
       throw new PipelineError('SOURCE_READ_FAILED', `pool worker cannot open ${path} read-only: ${(err as Error).message}`, { cause: err });

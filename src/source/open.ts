@@ -7,6 +7,21 @@ import { ConfigError, PipelineError } from '../errors.ts';
 export const BUSY_TIMEOUT_MS = 10_000;
 
 /**
+ * Page cache of a connection that reads the sensor table, KiB. better-sqlite3 builds SQLite with
+ * a 16 MB default (SQLITE_DEFAULT_CACHE_SIZE=-16000), which an id-range scan fills with pages it
+ * never reads again — in every worker's malloc arena, 16 MB each. The b-tree's inner pages, all a
+ * scan revisits, fit many times over in 512 KiB; the OS page cache keeps the file itself.
+ * Measured on 1M rows: peak RSS −30 to −40 MB (ingestion 270–289 MB against 311–321), no slower.
+ */
+export const SENSOR_CACHE_KIB = 512;
+
+/** Sets the connection's busy timeout and the small page cache of a sensor-table reader ({@link SENSOR_CACHE_KIB}). */
+export function tuneSensorConnection(db: Database.Database): void {
+  db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  db.pragma(`cache_size = -${SENSOR_CACHE_KIB}`);
+}
+
+/**
  * Opens an existing sensor database for the pipeline and checks it is one: the file exists,
  * `sensor_readings` exists, and its `id` is an INTEGER PRIMARY KEY (the only cursor that never
  * repeats; a table whose ids can repeat is refused rather than half-processed).
@@ -25,7 +40,7 @@ export function openSensorDb(path: string, opts: { readonly?: boolean } = {}): D
   const t0 = performance.now();
   try {
     db = new Database(full, { fileMustExist: true, readonly: opts.readonly ?? false });
-    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    tuneSensorConnection(db);
     checkSensorTable(db, full);
   } catch (err) {
     db?.close();
