@@ -147,6 +147,27 @@ describe('BenchPool on WorkerPool', () => {
     assert.deepEqual(Array.from(got.id), Array.from({ length: 12_000 }, (_v, i) => i + 1));
   });
 
+  it('starts only its warm threads, stays on them while one task at a time is let in, and starts the others once more are', async (t) => {
+    const db = join(tempDir(t), 'sensors.db');
+    await simulate({ db, rows: 8000, sensors: 5, startMs: Date.UTC(2025, 7, 15), seed: 7 });
+    const product = await KernelPool.open({ threads: 2, warmThreads: 1, maxInFlight: 1 });
+    t.after(() => product.close());
+    assert.equal(product.threads, 1, 'one thread warmed');
+    const parts = Array.from({ length: 4 }, (_v, i) => ({ afterId: i * 2000, untilId: (i + 1) * 2000, rows: 2000 }));
+    const one = await product.readColumns({ db, parts, columns: ['sensor_id'] });
+    assert.equal(one.length, 8000);
+    assert.equal(product.threads, 1, 'four parts, one at a time: still one thread');
+    product.allow(4);
+    const two = await product.readColumns({ db, parts, columns: ['sensor_id'] });
+    assert.deepEqual(Array.from(two.id), Array.from(one.id), 'the same rows, in id order');
+    assert.equal(product.threads, 2, 'four parts let in at once: the second thread started');
+    product.allow(1);
+    await product.readColumns({ db, parts, columns: ['sensor_id'] });
+    assert.equal(product.threads, 2, 'a started thread stays');
+    assert.throws(() => product.allow(0), /maxInFlight must be an integer ≥ 1, got 0/);
+    await assert.rejects(KernelPool.open({ threads: 2, warmThreads: 3 }), /KernelPool warmThreads must be an integer from 1 to threads \(2\), got 3/);
+  });
+
   it('runs the TypeScript reference in workers too, and refuses bad options', async () => {
     const tsPool = await BenchPool.open({ threads: 1, impl: 'ts' });
     try {

@@ -14,13 +14,14 @@ import { parseRunOptions } from '../src/config.ts';
 import { createLogger } from '../src/log.ts';
 import { runPipeline, type RunSummary } from '../src/pipeline/run.ts';
 import { simulate } from '../src/simulate/index.ts';
-import { MIN_POOLED_IDS } from '../src/source/pooled-reader.ts';
+import { DEFAULT_STAGE_READERS, MIN_POOLED_IDS } from '../src/source/pooled-reader.ts';
 import { INGESTION_BUCKET, VALIDATED_BUCKET, readLake } from './helpers/lake.ts';
 import { withoutRunFields } from './helpers/run-fields.ts';
 import { tempDir } from './helpers/tmp.ts';
 
 const BUCKETS = { ingestion: INGESTION_BUCKET, validated: VALIDATED_BUCKET, enriched: 'expanso-databricks-enriched-us-west-2' } as const;
 const EMERGENCY = 'expanso-databricks-emergency-us-west-2';
+const AGGREGATED = 'expanso-databricks-aggregated-us-west-2';
 const START = Date.UTC(2025, 7, 15);
 
 function run(dir: string, db: string, name: string, extra: Record<string, unknown>): Promise<RunSummary> {
@@ -68,4 +69,31 @@ test(`a --once backlog of ${MIN_POOLED_IDS} ids still goes to the workers; a sma
   assert.equal(agg.workerThreads, 0);
   assert.ok(agg.alerts && agg.alerts.alerts > 2 * 64, `alerts: ${agg.alerts?.alerts}`);
   assert.equal(agg.alerts.recordsBuiltInWorkers, 0);
+});
+
+test('aggregated reads with one worker by default (the main thread scores on the other core): the same windows and alerts as with two readers and with none', async (t) => {
+  const dir = tempDir(t, 'edgelake-small-once-');
+  const db = join(dir, 'sensor_data.db');
+  await simulate({ db, rows: 30_000, sensors: 12, startMs: START, seed: 8, anomalyRate: 0.1 });
+  const one = await run(dir, db, 'one', { type: 'aggregated', batchSize: 10_000 });
+  assert.equal(one.workerThreads, DEFAULT_STAGE_READERS);
+  assert.equal(DEFAULT_STAGE_READERS, 1);
+  assert.ok(one.alerts && one.alerts.recordsBuiltInWorkers > 0, 'its alert records are built by that worker too');
+  const two = await run(dir, db, 'two', { type: 'aggregated', batchSize: 10_000, readThreads: 2 });
+  assert.equal(two.workerThreads, 2, '--read-threads 2 is the operator’s choice');
+  const none = await run(dir, db, 'none', { type: 'aggregated', batchSize: 10_000, readThreads: 0 });
+  assert.equal(none.workerThreads, 0);
+  const windows = (lake: string) => readLake(join(dir, lake), AGGREGATED).map((o) => ({ key: o.key, records: o.records.map(withoutRunFields) }));
+  assert.ok(windows('lake-one').length > 1);
+  assert.deepEqual(windows('lake-one'), windows('lake-two'));
+  assert.deepEqual(windows('lake-one'), windows('lake-none'));
+  const alerts = (lake: string) =>
+    readLake(join(dir, lake), EMERGENCY)
+      .flatMap((o) => o.records)
+      .map((r) => withoutRunFields(r))
+      .map(({ detected_at: _d, latency_ms: _l, ...rest }) => rest)
+      .sort((x, y) => Number(x.id) - Number(y.id));
+  assert.ok(alerts('lake-one').length > 64);
+  assert.deepEqual(alerts('lake-one'), alerts('lake-two'));
+  assert.deepEqual(alerts('lake-one'), alerts('lake-none'));
 });

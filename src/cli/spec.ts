@@ -46,7 +46,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
       'alert-queue-limit': str('undelivered webhook alerts kept per URL (default 10000)'),
       alerts: bool('route anomalies to the alerts stream (--no-alerts to turn off)', { negatable: true }),
       kernels: str('kernel implementation: wasm (default) or ts'),
-      'read-threads': str('worker threads running row-stage batches and reading large aggregated ones (default 2; 0 = main thread; a --once backlog under 8192 ids runs without them)'),
+      'read-threads': str('worker threads running row-stage batches and reading large aggregated ones (default 2 for the row stages, 1 for aggregated, whose main thread needs the other core; 0 = main thread; a --once backlog under 8192 ids runs without them)'),
       'keep-original-gps': bool('keep true coordinates as original_latitude/original_longitude'),
       'fuzz-key-file': str('file holding the GPS fuzzing key, e.g. a mounted secret (else EDGELAKE_FUZZ_KEY, EDGELAKE_FUZZ_KEY_FILE, or a generated key in the private file)'),
       'private-db': str("edgelake's private file: fuzzing key and alert outbox, created 0600 (default <state db>.private)"),

@@ -183,7 +183,7 @@ export async function runPipeline(options: RunOptions, hooks: RunHooks = {}): Pr
     // A follower starts its worker threads (modules, kernels) before it takes its state: else the
     // first batch starts them while the first alerts wait on two busy cores (≈ 0.4 s of alert
     // latency at start-up, measured by bench/alert-latency.bench.ts). --once starts them on demand.
-    if (!options.once && readers.threadsFor() > 0) await readers.pool();
+    if (!options.once) await runner.warmWorkers();
     let summary: RunSummary;
     try {
       summary = await runner.run();

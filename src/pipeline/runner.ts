@@ -197,6 +197,18 @@ export class Runner {
     return this.#summary(started);
   }
 
+  /**
+   * Starts the worker threads the active stage will use (a follower does this before taking its
+   * state: else its first batch starts them while the first alerts wait on two busy cores). A
+   * stage that runs on the main thread (it keeps state) has them read; a row stage runs in them.
+   */
+  async warmWorkers(): Promise<void> {
+    const readers = this.#newReaders;
+    if (readers.threadsFor() === 0) return;
+    const stage = await this.#stage(this.#env.options.type ?? this.#state.activeType());
+    await readers.pool(stage.restoreState ? 'reads' : 'row-stages');
+  }
+
   /** The node part of the keys this run writes now (the node key, with `~g<N>` after a source replacement). */
   get keyNode(): string {
     return this.#keyNode;
@@ -496,7 +508,7 @@ export class Runner {
     const proto: PendingBatch = { type, batchId: pending?.batchId ?? '', afterId, lastId: until, limit: pending ? Math.max(o.batchSize, pending.limit) : o.batchSize, startedMs, keyNode };
     const ctx = this.#context(proto, false);
     const spec = await this.#workerSpec(type, stage);
-    const done = this.#newReaders.pool().then((pool) => pool.stage({ ...this.#newReaders.source, afterId, untilId: until, limit: proto.limit, spec, ctx }));
+    const done = this.#newReaders.pool('row-stages').then((pool) => pool.stage({ ...this.#newReaders.source, afterId, untilId: until, limit: proto.limit, spec, ctx }));
     void done.catch(() => {});
     // Stage 5 sees the batch as soon as the worker hands it back, in prepare order, before any upload.
     void this.#observe(done.then((r) => r.batch), afterId, type).catch(() => {});

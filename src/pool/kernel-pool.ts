@@ -17,8 +17,10 @@ import { WorkerPool } from './worker-pool.ts';
 
 /** Options of KernelPool.open. */
 export interface KernelPoolOptions {
-  /** Worker threads; default the number of CPUs. */
+  /** Worker threads at most; default the number of CPUs. */
   readonly threads?: number;
+  /** Threads started and warmed at open; default all of them (the others start when more tasks are allowed, see allow). */
+  readonly warmThreads?: number;
   /** Kernel implementation the workers run; default 'wasm'. */
   readonly impl?: KernelImpl;
   /** Tasks queued or running at once before callers wait; default 2 × threads. */
@@ -64,9 +66,14 @@ export class KernelPool {
     return new KernelPool(await WorkerPool.open<PoolTask, PoolResult>({ ...options, name: 'KernelPool', worker: workerUrl }));
   }
 
-  /** Worker threads. */
+  /** Worker threads started so far. */
   get threads(): number {
     return this.#pool.threads;
+  }
+
+  /** Lets up to `maxInFlight` tasks be queued or running at once (WorkerPool.allow: one at a time keeps one thread). */
+  allow(maxInFlight: number): void {
+    this.#pool.allow(maxInFlight);
   }
 
   /** Tasks queued or running now. */
