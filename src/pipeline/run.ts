@@ -141,6 +141,8 @@ export async function runPipeline(options: RunOptions, hooks: RunHooks = {}): Pr
     const env: StageEnv = { options, kernels: loadedKernels, nodeId, identity, state, sourceFile: resolve(options.db), fuzzing: fuzzingPolicy, log };
     readers = new ReaderFactory({ db, path: resolve(options.db), threads: options.readThreads, impl: options.kernels });
     const runner = new Runner({ db, state, sink, env, buckets, log, hooks: { ...hooks, metrics }, readers });
+    // A --once drain that will use workers starts them now, while the rest is set up.
+    if (options.once) runner.prewarmWorkers();
     const withAlerts = options.alerts && options.fromId === undefined;
     let lag: LagProbe | null = null;
     metrics.identify(
