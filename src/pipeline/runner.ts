@@ -218,8 +218,12 @@ export class Runner {
   prewarmWorkers(): void {
     const o = this.#env.options;
     if (!o.once || this.#newReaders.threadsFor() === 0) return;
-    const after = this.#state.checkpoint(this.#cursor)?.lastId ?? (this.#live ? BEFORE_FIRST_ID : o.fromId! - 1);
-    if (!this.#workersWorthIt(after, this.#reader('control').maxId())) return;
+    try {
+      const after = this.#state.checkpoint(this.#cursor)?.lastId ?? (this.#live ? BEFORE_FIRST_ID : o.fromId! - 1);
+      if (!this.#workersWorthIt(after, this.#reader('control').maxId())) return;
+    } catch {
+      return; // the run itself meets (and reports) whatever failed here
+    }
     this.warmWorkers().catch(() => {});
   }
 

@@ -5,8 +5,9 @@
  * task does not pay for compiling the kernels, and bounded: at most `maxInFlight` tasks are
  * queued or running, further callers wait (back-pressure) so a fast producer cannot pile
  * unbounded copies of its batches in memory. More threads than the warm ones start only when
- * more tasks than those threads are let in at once ({@link WorkerPool.allow}), and then stay. What a task is, and what crosses the thread boundary, is the
- * business of the pool built on it (KernelPool here; the bench pool in bench/pool/).
+ * more tasks than those threads are let in at once ({@link WorkerPool.allow}), and then stay.
+ * What a task is, and what crosses the thread boundary, is the business of the pool built on it
+ * (KernelPool here; the bench pool in bench/pool/).
  */
 import { cpus } from 'node:os';
 import { Piscina } from 'piscina';
