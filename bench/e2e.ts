@@ -135,6 +135,13 @@ for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
   });
 }
 const results: Row[] = [];
+/**
+ * WASM against `--kernels ts` is decided by a few percent on a machine whose speed drifts by more
+ * over the minutes between `lake:<stage>` and `ts:<stage>`: each pair runs this many more times,
+ * alternating which goes first, and the ratio compares medians.
+ */
+const KERNEL_AB_ROUNDS = 2;
+const kernelRuns = new Map<string, Row[]>();
 let setup = '';
 try {
   const db = join(dir, 'sensor_data.db');
@@ -145,6 +152,17 @@ try {
     const row = phase.child ? await childPhase(phase, db) : await runPhase(phase, db);
     results.push(row);
     if (!row.failed) console.error(`${phase.name}: ${row.seconds.toFixed(2)} s, ${rate(row.rows / row.seconds)} rows/s, peak RSS ${row.maxRssMiB.toFixed(0)} MiB`);
+  }
+  for (const stage of STAGES) {
+    const pair = [`ts:${stage}`, `lake:${stage}`].map((name) => selected.find((p) => p.name === name));
+    if (!pair[0] || !pair[1]) continue;
+    for (let round = 0; round < KERNEL_AB_ROUNDS; round++) {
+      for (const phase of round % 2 === 0 ? pair : [...pair].reverse()) {
+        const row = await runPhase(phase!, db, `-ab${round}`);
+        kernelRuns.set(phase!.name, [...(kernelRuns.get(phase!.name) ?? []), row]);
+        if (!row.failed) console.error(`${phase!.name} (kernel A/B ${round + 1}): ${row.cmdSeconds.toFixed(2)} s whole command`);
+      }
+    }
   }
 } finally {
   cleanUp();
@@ -179,8 +197,9 @@ async function inProcess(kind: string, db: string, extra: string): Promise<InPro
 }
 
 /** `node build/cli/main.js run --once` of one stage, with its own state db (so it reads every row) and output. */
-async function runPhase(phase: Phase, db: string): Promise<Row> {
-  const slug = phase.name.replace(/:/g, '-');
+async function runPhase(phase: Phase, db: string, attempt = ''): Promise<Row> {
+  // Each attempt its own state (and private file beside it), so that it reads every row.
+  const slug = phase.name.replace(/:/g, '-') + attempt;
   const out = join(dir, `out-${slug}`);
   const usageFile = join(dir, `usage-${slug}.json`);
   const env: Record<string, string> = { EDGELAKE_E2E_USAGE_FILE: usageFile };
@@ -283,16 +302,26 @@ function rate(x: number): string {
 }
 
 /**
- * WASM against `--kernels ts` end to end, per stage: the whole command's time of `ts:<stage>` over
- * `lake:<stage>` (above 1: the WASM kernels make the command faster), and the same for CPU-s.
+ * WASM against `--kernels ts` end to end, per stage: the median whole-command time of `ts:<stage>`
+ * over that of `lake:<stage>` (above 1: the WASM kernels make the command faster), and the same
+ * for CPU-s, over the table's run and the alternating KERNEL_AB_ROUNDS after it.
  */
 function kernelRatios(rs: readonly Row[]): string[] {
-  const ok = (name: string) => rs.find((r) => r.phase.name === name && !r.failed && Number.isFinite(r.cmdSeconds));
+  const runs = (name: string) => [...rs.filter((r) => r.phase.name === name), ...(kernelRuns.get(name) ?? [])].filter((r) => !r.failed && Number.isFinite(r.cmdSeconds));
+  const median = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  };
   return STAGES.flatMap((stage) => {
-    const wasm = ok(`lake:${stage}`);
-    const ts = ok(`ts:${stage}`);
-    if (!wasm || !ts) return [];
-    return [`- WASM vs --kernels ts, ${stage}: --kernels ts takes ${(ts.cmdSeconds / wasm.cmdSeconds).toFixed(2)}× the whole command's time and ${(ts.cpuSeconds / wasm.cpuSeconds).toFixed(2)}× the CPU-s of WASM`];
+    const wasm = runs(`lake:${stage}`);
+    const ts = runs(`ts:${stage}`);
+    if (wasm.length === 0 || ts.length === 0) return [];
+    const ratio = (f: (r: Row) => number) => (median(ts.map(f)) / median(wasm.map(f))).toFixed(2);
+    const secs = (xs: Row[]) => xs.map((r) => r.cmdSeconds.toFixed(2)).join(', ');
+    return [
+      `- WASM vs --kernels ts, ${stage}: --kernels ts takes ${ratio((r) => r.cmdSeconds)}× the whole command's time and ${ratio((r) => r.cpuSeconds)}× the CPU-s of WASM ` +
+        `(medians; WASM ${secs(wasm)} s, ts ${secs(ts)} s, alternating after the table's run)`,
+    ];
   });
 }
 
