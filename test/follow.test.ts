@@ -8,6 +8,11 @@ import { spawnCli, runCli, describeResult, type CliChild } from './helpers/cli.t
 import { tempDir } from './helpers/tmp.ts';
 import { checkpointId, createSensorDb, maxId, query } from './helpers/sensor-db.ts';
 import { INGESTION_BUCKET, VALIDATED_BUCKET, exactlyOnceProblems, idCounts, readLake } from './helpers/lake.ts';
+import { until } from './helpers/until.ts';
+import { parseRunOptions } from '../src/config.ts';
+import { createLogger } from '../src/log.ts';
+import { runPipeline } from '../src/pipeline/run.ts';
+import { simulate } from '../src/simulate/index.ts';
 
 /** Polls the live checkpoint until it reaches `id` (the state db is the only signal a separate process gives). */
 async function checkpointReaches(db: string, id: number, run: CliChild, timeoutMs = 30_000): Promise<void> {
@@ -100,3 +105,46 @@ test(
     assert.equal(ing.size + val.size, last);
   },
 );
+
+test('a follower on aggregated reads with one worker; switched to ingestion it starts the second with that stage’s first batch, and every row lands once', async (t) => {
+  const dir = tempDir(t);
+  const db = join(dir, 'sensor_data.db');
+  const lake = join(dir, 'lake');
+  await simulate({ db, rows: 20_000, sensors: 12, startMs: Date.UTC(2025, 7, 15), seed: 3 });
+  const set = (type: string) => runCli(['pipeline', 'set', '--db', db, '--type', type, '--by', 'operator']);
+  assert.equal((await set('aggregated')).code, 0);
+  const follow = async (work: () => Promise<unknown>) => {
+    const stop = new AbortController();
+    const options = parseRunOptions({ db, lake, nodeId: 'switcher', once: false, progress: false, batchSize: 5000, batchTimeout: 200, alerts: false });
+    const running = runPipeline(options, { log: createLogger({ quiet: true }), signal: stop.signal });
+    try {
+      await work();
+    } finally {
+      stop.abort();
+    }
+    return running;
+  };
+  const reaches = (id: number) => until(`the checkpoint at ${id}`, () => (checkpointId(db) ?? 0) >= id, 60_000);
+  // Aggregated alone: one reader.
+  const alone = await follow(() => reaches(20_000));
+  assert.equal(alone.workerThreads, 1, 'aggregated reads with one worker');
+  // New rows under aggregated, then the operator switches to ingestion and more rows arrive: the same pool grows.
+  await simulate({ db, rows: 20_000, sensors: 12, startMs: Date.UTC(2025, 7, 16), seed: 4 });
+  const switched = await follow(async () => {
+    await reaches(40_000);
+    assert.equal((await set('ingestion')).code, 0);
+    await simulate({ db, rows: 20_000, sensors: 12, startMs: Date.UTC(2025, 7, 17), seed: 5 });
+    await reaches(maxId(db));
+  });
+  assert.equal(switched.workerThreads, 2, 'the row stage started the second worker');
+  const execs = query<{ pipeline_type: string; first_id: number; last_id: number }>(db, 'SELECT pipeline_type, first_id, last_id FROM pipeline_executions ORDER BY first_id');
+  const firstIngestion = execs.findIndex((e) => e.pipeline_type === 'ingestion');
+  assert.ok(firstIngestion > 0, `types by batch: ${execs.map((e) => e.pipeline_type).join(',')}`);
+  assert.ok(execs.slice(0, firstIngestion).every((e) => e.pipeline_type === 'aggregated'));
+  const boundary = execs[firstIngestion].first_id;
+  assert.ok(boundary > 40_000, `the switch came after the aggregated rows (first ingestion batch at ${boundary})`);
+  const ingested = idCounts(readLake(lake, INGESTION_BUCKET));
+  const last = maxId(db);
+  assert.equal(ingested.size, last - boundary + 1, 'every row from the switch on is in the ingestion bucket');
+  for (const [id, n] of ingested) assert.ok(id >= boundary && id <= last && n === 1, `id ${id} ingested ${n} times`);
+});
