@@ -24,6 +24,15 @@ const EMERGENCY = 'expanso-databricks-emergency-us-west-2';
 const AGGREGATED = 'expanso-databricks-aggregated-us-west-2';
 const START = Date.UTC(2025, 7, 15);
 
+/** The alerts a run put into the emergency bucket, in id order, without the fields that differ from run to run. */
+function emergencyAlerts(lake: string) {
+  return readLake(lake, EMERGENCY)
+    .flatMap((o) => o.records)
+    .map((r) => withoutRunFields(r))
+    .map(({ detected_at: _d, latency_ms: _l, ...rest }) => rest)
+    .sort((x, y) => Number(x.id) - Number(y.id));
+}
+
 function run(dir: string, db: string, name: string, extra: Record<string, unknown>): Promise<RunSummary> {
   // One fuzzing key for every run of a test (each state would make its own): fuzzed positions must match too.
   writeFileSync(join(dir, 'fuzz.key'), 'small-once-test-key\n', { mode: 0o600 });
@@ -46,12 +55,7 @@ for (const type of ['ingestion', 'validated', 'enriched'] as const) {
     const [a, f] = [readLake(join(dir, 'lake-alone'), BUCKETS[type]), readLake(join(dir, 'lake-forced'), BUCKETS[type])];
     assert.deepEqual(a.map((o) => o.key), f.map((o) => o.key), 'the same objects');
     for (let k = 0; k < a.length; k++) assert.deepEqual(a[k].records.map(withoutRunFields), f[k].records.map(withoutRunFields), `object ${a[k].key}`);
-    const alerts = (lake: string) =>
-      readLake(join(dir, lake), EMERGENCY)
-        .flatMap((o) => o.records)
-        .map((r) => withoutRunFields(r))
-        .map(({ detected_at: _d, latency_ms: _l, ...rest }) => rest)
-        .sort((x, y) => Number(x.id) - Number(y.id));
+    const alerts = (lake: string) => emergencyAlerts(join(dir, lake));
     assert.deepEqual(alerts('lake-alone'), alerts('lake-forced'), 'the same alerts');
   });
 }
@@ -87,12 +91,7 @@ test('aggregated reads with one worker by default (the main thread scores on the
   assert.ok(windows('lake-one').length > 1);
   assert.deepEqual(windows('lake-one'), windows('lake-two'));
   assert.deepEqual(windows('lake-one'), windows('lake-none'));
-  const alerts = (lake: string) =>
-    readLake(join(dir, lake), EMERGENCY)
-      .flatMap((o) => o.records)
-      .map((r) => withoutRunFields(r))
-      .map(({ detected_at: _d, latency_ms: _l, ...rest }) => rest)
-      .sort((x, y) => Number(x.id) - Number(y.id));
+  const alerts = (lake: string) => emergencyAlerts(join(dir, lake));
   assert.ok(alerts('lake-one').length > 64);
   assert.deepEqual(alerts('lake-one'), alerts('lake-two'));
   assert.deepEqual(alerts('lake-one'), alerts('lake-none'));
