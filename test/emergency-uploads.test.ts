@@ -162,3 +162,58 @@ test('a stop that arrives while the last queued alerts are uploading returns whe
   assert.equal(uploader.uploaded, 1, 'the upload in flight finished');
   assert.ok(ms < 800, `stop() took ${ms.toFixed(0)} ms after a 300 ms upload (a 1 s idle sleep would make it ≥ 1,000)`);
 });
+
+test('the emergency chunk takes the bodies this process recorded from memory and is the very chunk the file holds; alerts of an earlier run, a re-detection and an intent replay read the file', (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'state.db.private');
+  const db = openPrivateDb(file, null, []);
+  t.after(() => db.close());
+  const alert = (id: number, eventMs = 1e12 + id) => ({ alertId: `n-${id}`, readingId: id, eventMs, detectedMs: 1e12 + id + 5, body: `{"alert_id":"n-${id}","n":${id}}` });
+  // What a fresh process (nothing in memory) reads for the same call: the file's chunk.
+  const fromFile = (limit: number, toSeq: number | null) => {
+    const other = new Database(file);
+    try {
+      return new AlertOutbox(other).emergencyChunk(limit, toSeq);
+    } finally {
+      other.close();
+    }
+  };
+  // An earlier run left two alerts not yet uploaded.
+  const earlier = new AlertOutbox(db);
+  earlier.snapshot(0);
+  earlier.record([alert(1), alert(2)], [], 100);
+
+  const outbox = new AlertOutbox(db);
+  // A re-detection of alert 2 (same id) adds nothing; 3 has no event time; 4 and 5 are new.
+  const r = outbox.record([alert(2), alert(3, NaN), alert(4), alert(5)], ['r1'], 100);
+  assert.equal(r.fresh, 3);
+  // Seqs 1–2 are not in this process's memory: the chunk comes from the file, whole.
+  const mixed = outbox.emergencyChunk(10, null)!;
+  assert.deepEqual(mixed, fromFile(10, null));
+  assert.deepEqual(mixed.alerts.map((a) => a.alertId), ['n-1', 'n-2', 'n-3', 'n-4', 'n-5']);
+  assert.ok(Number.isNaN(mixed.alerts[2].eventMs), 'no event time reads back as NaN');
+  const seqOf = new Map(mixed.alerts.map((a) => [a.alertId, a.seq]));
+  outbox.beginEmergency(seqOf.get('n-2')!, 1e12);
+  outbox.commitEmergency(seqOf.get('n-2')!);
+
+  // From here on every queued alert is this process's: the chunk is served from memory, equal to the file's.
+  outbox.record([alert(6), alert(7)], [], 100);
+  const body = db.prepare('SELECT body FROM alerts WHERE alert_id = ?').pluck();
+  const patch = db.prepare('UPDATE alerts SET body = ? WHERE alert_id = ?');
+  const original = body.get('n-4') as string;
+  // Marked in the file only, so the test sees which copy a chunk was read from.
+  patch.run(`${original} `, 'n-4');
+  assert.equal(outbox.emergencyChunk(2, null)!.alerts[1].body, original, 'the body came from memory');
+  patch.run(original, 'n-4');
+  const n4 = seqOf.get('n-4')!;
+  for (const [limit, toSeq] of [[10, null], [2, null], [0, n4], [0, n4 + 100]] as const) assert.deepEqual(outbox.emergencyChunk(limit, toSeq), fromFile(limit, toSeq), `chunk(${limit}, ${toSeq})`);
+
+  // An intent replay after the upload committed part of the memory: what is left is still the file's chunk.
+  outbox.beginEmergency(n4, 1e12);
+  outbox.commitEmergency(n4);
+  assert.deepEqual(outbox.emergencyChunk(10, null), fromFile(10, null));
+  assert.deepEqual(outbox.emergencyChunk(10, null)!.alerts.map((a) => a.alertId), ['n-5', 'n-6', 'n-7']);
+  // A source replaced (reset) forgets the memory too: the file is read again.
+  outbox.reset(0);
+  assert.deepEqual(outbox.emergencyChunk(10, null), fromFile(10, null));
+});

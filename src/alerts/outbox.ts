@@ -57,6 +57,11 @@ export interface EmergencyChunk {
 }
 
 const CURSOR = 'alerts';
+/**
+ * Alerts this process recorded and has not yet seen uploaded, kept in memory for the emergency
+ * chunk at most: beyond it (a long outage of the lake) the chunk reads its bodies from the file.
+ */
+const RECENT_MAX = 20_000;
 /** `PRAGMA synchronous` reads NORMAL as 1 (FULL is 2). */
 const SYNCHRONOUS_NORMAL = 1;
 
@@ -65,6 +70,13 @@ export class AlertOutbox {
   readonly #db: Database.Database;
   readonly #s: ReturnType<typeof prepare>;
   #relaxedWrites = 0;
+  /**
+   * The alerts this process recorded, by seq, until they are marked uploaded: the emergency chunk
+   * takes their bodies from here instead of reading ~1 KB a row back out of the file it has just
+   * written (a tenth of an aggregated run's alert path). The file stays the truth: a chunk whose
+   * seqs are not all here (written by an earlier run, or past RECENT_MAX) is read from it whole.
+   */
+  readonly #recent = new Map<number, StoredAlert>();
 
   constructor(db: Database.Database) {
     this.#db = db;
@@ -134,6 +146,7 @@ export class AlertOutbox {
     const dropped = new Map<string, number>();
     const droppedByPriority = new Map<string, Map<string, number>>();
     const added: StoredAlert[] = [];
+    const seqs: number[] = [];
     let fresh = 0;
     this.#durable();
     unlessLocked(`recording ${alerts.length} alerts`, () =>
@@ -143,6 +156,7 @@ export class AlertOutbox {
           if (info.changes === 0) continue; // already recorded: a re-detection after a restart
           fresh++;
           added.push(a);
+          seqs.push(Number(info.lastInsertRowid));
           for (const r of receivers) this.#s.insertDelivery.run(r, info.lastInsertRowid);
         }
         if (fresh === 0) return;
@@ -157,11 +171,18 @@ export class AlertOutbox {
         }
       }).immediate(),
     );
+    // Only once committed: a transaction that threw left nothing in the file, so nothing here either.
+    for (let i = 0; i < added.length && this.#recent.size < RECENT_MAX; i++) {
+      const a = added[i];
+      // As a row of the file reads back: no event time is NaN, whatever the caller passed.
+      this.#recent.set(seqs[i], Number.isFinite(a.eventMs) ? a : { ...a, eventMs: NaN });
+    }
     return { fresh, added, dropped, droppedByPriority };
   }
 
   /** Forgets every alert and delivery (a replaced source database starts from its first id). */
   reset(startId: number): void {
+    this.#recent.clear();
     unlessLocked('resetting the alert path', () =>
       this.#db.transaction(() => {
         this.#s.save.run(startId, null, new Date().toISOString(), CURSOR);
@@ -206,6 +227,8 @@ export class AlertOutbox {
 
   /** Alerts not yet uploaded with seq ≤ `toSeq` (all of them when `toSeq` is null, at most `limit`). */
   emergencyChunk(limit: number, toSeq: number | null): EmergencyChunk | null {
+    const cached = this.#recent.size > 0 ? this.#cachedChunk(limit, toSeq) : null;
+    if (cached) return cached;
     const rows = unlessLocked('reading the emergency queue', () =>
       (toSeq === null ? this.#s.pendingAlerts.all(limit) : this.#s.pendingAlertsUpTo.all(toSeq)) as Array<{ seq: number; alert_id: string; reading_id: number; event_ms: number | null; detected_ms: number; body: string }>,
     );
@@ -214,6 +237,19 @@ export class AlertOutbox {
       toSeq: rows[rows.length - 1].seq,
       alerts: rows.map((r) => ({ seq: r.seq, alertId: r.alert_id, readingId: r.reading_id, eventMs: r.event_ms ?? NaN, detectedMs: r.detected_ms, body: r.body })),
     };
+  }
+
+  /** The chunk {@link emergencyChunk} reads, from {@link #recent}: its seqs come from the file, its bodies from memory; null when one is missing. */
+  #cachedChunk(limit: number, toSeq: number | null): EmergencyChunk | null {
+    const seqs = unlessLocked('reading the emergency queue', () => (toSeq === null ? this.#s.pendingSeqs.all(limit) : this.#s.pendingSeqsUpTo.all(toSeq)) as number[]);
+    if (seqs.length === 0) return null;
+    const alerts: Array<StoredAlert & { seq: number }> = [];
+    for (const seq of seqs) {
+      const a = this.#recent.get(seq);
+      if (a === undefined) return null;
+      alerts.push({ seq, alertId: a.alertId, readingId: a.readingId, eventMs: a.eventMs, detectedMs: a.detectedMs, body: a.body });
+    }
+    return { toSeq: seqs[seqs.length - 1], alerts };
   }
 
   /** Records the intent to upload the alerts up to `toSeq` (the write-ahead step). */
@@ -230,6 +266,11 @@ export class AlertOutbox {
         this.#s.clearIntent.run();
       }).immediate(),
     );
+    // Seqs grow in insertion order, so the uploaded ones are the map's first entries.
+    for (const seq of this.#recent.keys()) {
+      if (seq > toSeq) break;
+      this.#recent.delete(seq);
+    }
   }
 
   /** Alerts not yet in the emergency bucket. */
@@ -260,6 +301,8 @@ function prepare(db: Database.Database) {
     begin: db.prepare('INSERT INTO emergency_intent (id, to_seq, started_ms) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET to_seq = excluded.to_seq, started_ms = excluded.started_ms'),
     clearIntent: db.prepare('DELETE FROM emergency_intent WHERE id = 1'),
     pendingAlerts: db.prepare('SELECT seq, alert_id, reading_id, event_ms, detected_ms, body FROM alerts WHERE seq > (SELECT to_seq FROM emergency_uploaded) ORDER BY seq LIMIT ?'),
+    pendingSeqs: db.prepare('SELECT seq FROM alerts WHERE seq > (SELECT to_seq FROM emergency_uploaded) ORDER BY seq LIMIT ?').pluck(),
+    pendingSeqsUpTo: db.prepare('SELECT seq FROM alerts WHERE seq > (SELECT to_seq FROM emergency_uploaded) AND seq <= ? ORDER BY seq').pluck(),
     pendingAlertsUpTo: db.prepare('SELECT seq, alert_id, reading_id, event_ms, detected_ms, body FROM alerts WHERE seq > (SELECT to_seq FROM emergency_uploaded) AND seq <= ? ORDER BY seq'),
     markUploaded: db.prepare('UPDATE emergency_uploaded SET to_seq = max(to_seq, ?) WHERE id = 1'),
     backlog: db.prepare('SELECT count(*) FROM alerts WHERE seq > (SELECT to_seq FROM emergency_uploaded)').pluck(),
