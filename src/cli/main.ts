@@ -19,8 +19,11 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(pipelineVersion() + '\n');
       return 0;
     case 'run':
+      // An EDGELAKE_GZIP it cannot honour is refused here, not by the first worker that compresses.
+      (await import('../encode/igzip.ts')).igzipUnavailable();
       return (await import('./commands/run.ts')).runCommand(cmd.options);
     case 'reprocess':
+      (await import('../encode/igzip.ts')).igzipUnavailable();
       return (await import('./commands/reprocess.ts')).reprocessCommand(cmd.options);
     case 'pipeline':
       return (await import('./commands/pipeline.ts')).pipelineCommand(cmd.subcommand!, cmd.options);
