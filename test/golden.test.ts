@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
+import { igzipUnavailable } from '../src/encode/igzip.ts';
 import { simulate } from '../src/simulate/index.ts';
 import { assertBuilt, runBuilt } from './helpers/built-cli.ts';
 import { describeResult } from './helpers/cli.ts';
@@ -18,6 +19,8 @@ import { tempDir } from './helpers/tmp.ts';
  * blanked before comparing — processing timestamps, the version, the node snapshot, the source
  * path, the stage's own execution time — with text substitutions, so every other byte (numbers,
  * escapes, field order) is compared as written. EDGELAKE_GOLDEN_WRITE=1 records the files anew.
+ * Each stage runs under both compressors (src/encode/igzip.ts; zlib only where igzip is not
+ * built): their objects' bytes differ, the text inside must not.
  */
 const DIR = new URL('./fixtures/golden/', import.meta.url).pathname;
 const STAGES = ['ingestion', 'validated', 'enriched'] as const;
@@ -62,11 +65,12 @@ test('the row stages write exactly the recorded bytes for simulated and hostile 
   createHostileDb(dbs.hostile, { seed: 5, malformed: 1500, huge: 0 });
   const write = process.env.EDGELAKE_GOLDEN_WRITE === '1';
   if (write) mkdirSync(DIR, { recursive: true });
+  const compressors = igzipUnavailable() ? ['zlib'] : ['igzip', 'zlib'];
   for (const [name, db] of Object.entries(dbs)) {
-    for (const stage of STAGES) {
-      const lake = join(dir, `lake-${name}-${stage}`);
-      const r = await runBuilt(['run', '--once', '--db', db, '--lake', lake, '--type', stage, '--from-id', '-9007199254740990', '--node-id', 'golden', '--batch-size', '700', '--no-progress', '--no-alerts'], {
-        env: { EDGELAKE_FUZZ_KEY: FUZZ_KEY },
+    for (const stage of STAGES) for (const gzip of write ? ['zlib'] : compressors) {
+      const lake = join(dir, `lake-${name}-${stage}-${gzip}`);
+      const r = await runBuilt(['run', '--once', '--db', db, '--lake', lake, '--state-db', `${lake}.state.db`, '--type', stage, '--from-id', '-9007199254740990', '--node-id', 'golden', '--batch-size', '700', '--no-progress', '--no-alerts'], {
+        env: { EDGELAKE_FUZZ_KEY: FUZZ_KEY, EDGELAKE_GZIP: gzip },
       });
       assert.equal(r.code, 0, describeResult(r));
       const got = captured(lake, stage);
@@ -86,10 +90,10 @@ test('the row stages write exactly the recorded bytes for simulated and hostile 
         let c = 0;
         while (c < a[i].length && a[i][c] === b[i]?.[c]) c++;
         const at = Math.max(0, c - 120);
-        assert.fail(`${name}/${stage}: line ${i + 1} differs from the golden file at character ${c}\n  got:  …${a[i]?.slice(at, c + 200)}\n  want: …${b[i]?.slice(at, c + 200)}`);
+        assert.fail(`${name}/${stage} (${gzip}): line ${i + 1} differs from the golden file at character ${c}\n  got:  …${a[i]?.slice(at, c + 200)}\n  want: …${b[i]?.slice(at, c + 200)}`);
       }
-      assert.equal(got.keys, readFileSync(keysFile, 'utf8'), `${name}/${stage}: object keys`);
-      t.diagnostic(`${name}/${stage}: ${a(got.lines)} lines equal to the golden file`);
+      assert.equal(got.keys, readFileSync(keysFile, 'utf8'), `${name}/${stage} (${gzip}): object keys`);
+      t.diagnostic(`${name}/${stage} (${gzip}): ${a(got.lines)} lines equal to the golden file`);
     }
   }
 });

@@ -1,5 +1,6 @@
 import { createGzip, gzip as gzipCb, constants, type Gzip, type ZlibOptions } from 'node:zlib';
 import { promisify } from 'node:util';
+import { gzipBackend, IgzipMember, igzipSync } from '../encode/igzip.ts';
 
 const gzip = promisify(gzipCb);
 
@@ -8,11 +9,18 @@ export const DEFAULT_GZIP_LEVEL = 1;
 
 /**
  * Gzip-compresses JSON Lines (each line one complete JSON record, no trailing newline needed).
- * Runs on libuv's thread pool, so it overlaps with the main thread's reading and encoding.
+ * Through igzip at level 1 where it is built (src/encode/igzip.ts: 4× cheaper, at once on this
+ * thread); otherwise on libuv's thread pool, overlapping the main thread's reading and encoding.
  */
 export async function gzipLines(lines: readonly string[], level = DEFAULT_GZIP_LEVEL): Promise<Buffer> {
   const text = lines.length === 0 ? '' : lines.join('\n') + '\n';
-  return gzip(Buffer.from(text, 'utf8'), { level, memLevel: 9, strategy: constants.Z_DEFAULT_STRATEGY });
+  return gzipBytes(Buffer.from(text, 'utf8'), level);
+}
+
+/** One gzip member of `bytes` at `level`: igzip's at level 1 where it is built, zlib's otherwise. */
+export async function gzipBytes(bytes: Uint8Array, level = DEFAULT_GZIP_LEVEL): Promise<Buffer> {
+  if (gzipBackend(level) === 'igzip') return igzipSync(bytes);
+  return gzip(bytes, { level, memLevel: 9, strategy: constants.Z_DEFAULT_STRATEGY });
 }
 
 const CHUNK_CHARS = 1 << 16;
@@ -26,21 +34,27 @@ const NON_ASCII = /[^\x00-\x7f]/;
  * instead of starting after it. ASCII chunks — nearly all sensor data — are copied as latin1.
  */
 export class GzipLines {
-  readonly #gz: Gzip;
+  readonly #gz: Gzip | null = null;
+  /** igzip at level 1 (src/encode/igzip.ts): each chunk is compressed at once, nothing waits. */
+  readonly #ig: IgzipMember | null = null;
   readonly #out: Buffer[] = [];
-  readonly #done: Promise<Buffer>;
+  readonly #done: Promise<Buffer> | null = null;
   #chunk = '';
   #lines = 0;
   #rawBytes = 0;
 
   /** `level`: gzip level 0–9 (default {@link DEFAULT_GZIP_LEVEL}). */
   constructor(level = DEFAULT_GZIP_LEVEL) {
+    if (gzipBackend(level) === 'igzip') {
+      this.#ig = new IgzipMember(1);
+      return;
+    }
     // Stream options pass through zlib's constructor (not in its typings): queue up to 1 MiB of text.
-    this.#gz = createGzip({ level, memLevel: 9, writableHighWaterMark: 1 << 20 } as ZlibOptions);
-    this.#gz.on('data', (b: Buffer) => this.#out.push(b));
+    const gz = (this.#gz = createGzip({ level, memLevel: 9, writableHighWaterMark: 1 << 20 } as ZlibOptions));
+    gz.on('data', (b: Buffer) => this.#out.push(b));
     this.#done = new Promise((resolve, reject) => {
-      this.#gz.on('end', () => resolve(Buffer.concat(this.#out)));
-      this.#gz.on('error', reject);
+      gz.on('end', () => resolve(Buffer.concat(this.#out)));
+      gz.on('error', reject);
     });
     this.#done.catch(() => {}); // surfaced by finish()
   }
@@ -68,12 +82,12 @@ export class GzipLines {
    * memory when compression is the slower side.
    */
   get full(): boolean {
-    return this.#gz.writableNeedDrain;
+    return this.#gz?.writableNeedDrain ?? false;
   }
 
   /** Resolves once the compressor has caught up (immediately when it is not full). */
   drained(): Promise<void> {
-    return this.full ? new Promise((resolve) => this.#gz.once('drain', resolve)) : Promise.resolve();
+    return this.full ? new Promise((resolve) => this.#gz!.once('drain', resolve)) : Promise.resolve();
   }
 
   #flush(): void {
@@ -81,14 +95,27 @@ export class GzipLines {
     this.#chunk = '';
     const bytes = Buffer.from(text, NON_ASCII.test(text) ? 'utf8' : 'latin1');
     this.#rawBytes += bytes.length;
-    this.#gz.write(bytes);
+    if (!this.#ig) {
+      this.#gz!.write(bytes);
+      return;
+    }
+    const out = this.#ig.push(bytes);
+    if (out.length > 0) this.#out.push(out);
   }
 
   /** Ends the object; resolves with the whole gzip member. */
   finish(): Promise<Buffer> {
     if (this.#chunk) this.#flush();
-    this.#gz.end();
-    return this.#done;
+    if (this.#ig) {
+      try {
+        this.#out.push(this.#ig.end());
+        return Promise.resolve(Buffer.concat(this.#out));
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
+    this.#gz!.end();
+    return this.#done!;
   }
 }
 
