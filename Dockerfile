@@ -8,7 +8,7 @@
 # reachable), so the toolchain stays out of the runtime image.
 FROM node:20-bookworm-slim AS build
 RUN apt-get update \
- && apt-get install -y --no-install-recommends python3 make g++ \
+ && apt-get install -y --no-install-recommends python3 make g++ libisal-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -17,10 +17,16 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts && npm rebuild better-sqlite3
 COPY tsconfig.json tsconfig.build.json ./
 COPY assembly ./assembly
+COPY native ./native
+COPY scripts/build-native.mjs ./scripts/build-native.mjs
 COPY src ./src
-RUN npm run build && npm prune --omit=dev
+RUN npm run build && npm run build:native -- --require && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
+# ISA-L's igzip compresses edgelake's gzip objects (build/native/igzip.node links libisal.so.2).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libisal2 \
+ && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production
 # glibc gives every thread its own malloc arena, and the two worker threads' arenas fill to ~60 MB
 # each with freed batch buffers that are never handed back; two arenas in all take 10-45 MB off the
