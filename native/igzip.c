@@ -18,11 +18,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * A stream's native memory (≈ 70 KB of ISA-L state, its level buffer and the output scratch) is
+ * freed as soon as the member ends, not when the garbage collector finalizes the external: a
+ * worker makes a few members a batch, and V8 does not see this memory (it is only told of it).
+ */
 typedef struct {
-  struct isal_zstream z;
+  struct isal_zstream *z;
   uint8_t *level_buf;
   uint8_t *out;   /* scratch for one call's output, kept between calls */
   size_t out_cap;
+  int64_t accounted; /* bytes reported to V8 with napi_adjust_external_memory */
   int done;
 } Stream;
 
@@ -37,12 +43,34 @@ typedef struct {
     if ((call) != napi_ok) THROW(env, msg);  \
   } while (0)
 
+/* Frees everything but the Stream itself and tells V8 it is gone. */
+static void release(napi_env env, Stream *s) {
+  free(s->z);
+  free(s->level_buf);
+  free(s->out);
+  s->z = NULL;
+  s->level_buf = NULL;
+  s->out = NULL;
+  s->out_cap = 0;
+  if (s->accounted != 0 && env != NULL) {
+    int64_t now;
+    napi_adjust_external_memory(env, -s->accounted, &now);
+  }
+  s->accounted = 0;
+}
+
+static void account(napi_env env, Stream *s, int64_t bytes) {
+  int64_t now;
+  if (napi_adjust_external_memory(env, bytes, &now) == napi_ok) s->accounted += bytes;
+}
+
+/* No napi call in here (it may run during garbage collection): a member that ended, the usual
+ * case, has given everything back already; one abandoned midway leaves V8's count a little high. */
 static void finalize(napi_env env, void *data, void *hint) {
   (void)env;
   (void)hint;
   Stream *s = data;
-  free(s->level_buf);
-  free(s->out);
+  release(NULL, s);
   free(s);
 }
 
@@ -56,24 +84,26 @@ static napi_value create(napi_env env, napi_callback_info info) {
   if (argc < 1 || napi_get_value_uint32(env, argv[0], &level) != napi_ok || level > 3) THROW(env, "igzip.create: level must be an integer 0-3");
   Stream *s = calloc(1, sizeof(Stream));
   if (!s) THROW(env, "igzip.create: out of memory");
-  isal_deflate_init(&s->z);
-  s->z.level = level;
-  s->z.gzip_flag = IGZIP_GZIP;
-  s->z.flush = NO_FLUSH;
-  if (LEVEL_BUF[level] > 0) {
-    s->level_buf = malloc(LEVEL_BUF[level]);
-    if (!s->level_buf) {
-      free(s);
-      THROW(env, "igzip.create: out of memory");
-    }
-    s->z.level_buf = s->level_buf;
-    s->z.level_buf_size = LEVEL_BUF[level];
+  s->z = malloc(sizeof(struct isal_zstream));
+  s->level_buf = LEVEL_BUF[level] > 0 ? malloc(LEVEL_BUF[level]) : NULL;
+  if (!s->z || (LEVEL_BUF[level] > 0 && !s->level_buf)) {
+    release(NULL, s);
+    free(s);
+    THROW(env, "igzip.create: out of memory");
   }
+  isal_deflate_init(s->z);
+  s->z->level = level;
+  s->z->gzip_flag = IGZIP_GZIP;
+  s->z->flush = NO_FLUSH;
+  s->z->level_buf = s->level_buf;
+  s->z->level_buf_size = LEVEL_BUF[level];
   napi_value result;
   if (napi_create_external(env, s, finalize, NULL, &result) != napi_ok) {
-    finalize(env, s, NULL);
+    release(NULL, s);
+    free(s);
     THROW(env, "igzip.create: cannot wrap the stream");
   }
+  account(env, s, (int64_t)(sizeof(struct isal_zstream) + LEVEL_BUF[level]));
   return result;
 }
 
@@ -97,9 +127,10 @@ static napi_value deflate(napi_env env, napi_callback_info info) {
   bool final = false;
   CHECK(env, napi_get_value_bool(env, argv[2], &final), "igzip.deflate: final must be a boolean");
 
-  s->z.next_in = data;
-  s->z.avail_in = (uint32_t)length;
-  s->z.end_of_stream = final ? 1 : 0;
+  struct isal_zstream *z = s->z;
+  z->next_in = data;
+  z->avail_in = (uint32_t)length;
+  z->end_of_stream = final ? 1 : 0;
   size_t used = 0;
   for (;;) {
     /* Room for a full deflate block at every call: ISA-L writes what fits and resumes. */
@@ -107,30 +138,36 @@ static napi_value deflate(napi_env env, napi_callback_info info) {
       size_t cap = s->out_cap ? 2 * s->out_cap : (size_t)length / 4 + (256u << 10);
       uint8_t *out = realloc(s->out, cap);
       if (!out) THROW(env, "igzip.deflate: out of memory");
+      account(env, s, (int64_t)cap - (int64_t)s->out_cap);
       s->out = out;
       s->out_cap = cap;
     }
-    s->z.next_out = s->out + used;
-    s->z.avail_out = (uint32_t)(s->out_cap - used);
-    int rc = isal_deflate(&s->z);
+    z->next_out = s->out + used;
+    z->avail_out = (uint32_t)(s->out_cap - used);
+    int rc = isal_deflate(z);
     if (rc != COMP_OK) {
       s->done = 1;
+      release(env, s);
       char msg[64];
       snprintf(msg, sizeof msg, "igzip.deflate: isal_deflate failed (%d)", rc);
       THROW(env, msg);
     }
-    used = (size_t)(s->z.next_out - s->out);
-    if (final ? s->z.internal_state.state == ZSTATE_END : s->z.avail_in == 0) break;
+    used = (size_t)(z->next_out - s->out);
+    if (final ? z->internal_state.state == ZSTATE_END : z->avail_in == 0) break;
   }
-  if (final) s->done = 1;
   napi_value result;
-  CHECK(env, napi_create_buffer_copy(env, used, s->out, NULL, &result), "igzip.deflate: out of memory");
-  /* A large chunk grew the scratch: give it back rather than keep it for the stream's life. */
-  if (s->out_cap > (4u << 20)) {
+  napi_status made = napi_create_buffer_copy(env, used, s->out, NULL, &result);
+  if (final) {
+    s->done = 1;
+    release(env, s);
+  } else if (s->out_cap > (4u << 20)) {
+    /* A large chunk grew the scratch: give it back rather than keep it for the stream's life. */
+    account(env, s, -(int64_t)s->out_cap);
     free(s->out);
     s->out = NULL;
     s->out_cap = 0;
   }
+  if (made != napi_ok) THROW(env, "igzip.deflate: out of memory");
   return result;
 }
 
