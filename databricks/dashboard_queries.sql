@@ -31,7 +31,7 @@ WITH stage AS (
 ),
 -- the raw path: what one source row costs shipped as it is stored, measured on the ingestion stage
 ing AS (
-  SELECT SUM(data_size) / NULLIF(SUM(records_in), 0) AS bytes_per_row
+  SELECT SUM(data_size) AS bytes_written, SUM(records_in) AS rows_in
   FROM IDENTIFIER(:catalog || '.' || :schema || '.pipeline_metrics')
   WHERE pipeline_type = 'ingestion'
 )
@@ -41,9 +41,11 @@ SELECT
   stage.records_written,
   stage.bytes_written,
   ROUND(stage.bytes_written / NULLIF(stage.rows_in, 0), 2) AS bytes_per_row,
-  ROUND(ing.bytes_per_row, 2) AS raw_bytes_per_row,
+  ROUND(ing.bytes_written / NULLIF(ing.rows_in, 0), 2) AS raw_bytes_per_row,
   ROUND(stage.sqlite_bytes / NULLIF(stage.rows_in, 0), 2) AS sqlite_bytes_per_row,
-  ROUND(100 * (1 - stage.bytes_written / NULLIF(stage.rows_in * ing.bytes_per_row, 0)), 1) AS reduction_vs_raw_pct
+  -- bytes × raw rows against rows × raw bytes, both as doubles: for ingestion itself the same two products
+  -- (so exactly 0, never a rounding's -0.0), and no BIGINT product to overflow on a large lake
+  ROUND(100 * (1 - (CAST(stage.bytes_written AS DOUBLE) * ing.rows_in) / NULLIF(CAST(stage.rows_in AS DOUBLE) * ing.bytes_written, 0)), 1) AS reduction_vs_raw_pct
 FROM stage CROSS JOIN ing
 ORDER BY CASE stage.pipeline_type WHEN 'ingestion' THEN 1 WHEN 'validated' THEN 2 WHEN 'enriched' THEN 3 WHEN 'aggregated' THEN 4 ELSE 5 END;
 
@@ -173,27 +175,33 @@ WITH stage AS (
   FROM IDENTIFIER(:catalog || '.' || :schema || '.pipeline_metrics')
   GROUP BY pipeline_type
 ),
--- the raw path, measured: bytes per source row of the ingestion stage's objects
+-- the raw path, measured: the ingestion stage's bytes and source rows (a row's raw cost is their ratio)
 ing AS (
-  SELECT SUM(data_size) / NULLIF(SUM(records_in), 0) AS bytes_per_row
+  SELECT SUM(data_size) AS bytes_written, SUM(records_in) AS rows_in
   FROM IDENTIFIER(:catalog || '.' || :schema || '.pipeline_metrics')
   WHERE pipeline_type = 'ingestion'
+),
+-- the stage's rows shipped raw: rows × raw bytes ÷ raw rows, multiplied first (as doubles, so no BIGINT
+-- product overflows), which for ingestion itself gives back its own bytes: savings exactly 0, never -0.0
+costed AS (
+  SELECT stage.*, CAST(stage.rows_in AS DOUBLE) * ing.bytes_written / NULLIF(ing.rows_in, 0) AS raw_format
+  FROM stage CROSS JOIN ing
 )
 SELECT
-  stage.pipeline_type,
-  stage.rows_in,
-  stage.raw_bytes,
-  stage.bytes_written,
-  ROUND(stage.rows_in * ing.bytes_per_row) AS raw_format_bytes,
-  ROUND(stage.rows_in * ing.bytes_per_row - stage.bytes_written) AS bytes_saved,
+  pipeline_type,
+  rows_in,
+  raw_bytes,
+  bytes_written,
+  ROUND(raw_format) AS raw_format_bytes,
+  ROUND(raw_format - bytes_written) AS bytes_saved,
   :usd_per_gb AS usd_per_gb,
   -- USD unrounded: a small lake costs fractions of a cent, the widgets format the figures
-  stage.rows_in * ing.bytes_per_row / 1e9 * :usd_per_gb AS raw_transfer_usd,
-  stage.bytes_written / 1e9 * :usd_per_gb AS actual_transfer_usd,
-  (stage.rows_in * ing.bytes_per_row - stage.bytes_written) / 1e9 * :usd_per_gb AS saved_usd,
-  ROUND(100 * (1 - stage.bytes_written / NULLIF(stage.rows_in * ing.bytes_per_row, 0)), 1) AS savings_pct
-FROM stage CROSS JOIN ing
-ORDER BY CASE stage.pipeline_type WHEN 'ingestion' THEN 1 WHEN 'validated' THEN 2 WHEN 'enriched' THEN 3 WHEN 'aggregated' THEN 4 ELSE 5 END;
+  raw_format / 1e9 * :usd_per_gb AS raw_transfer_usd,
+  bytes_written / 1e9 * :usd_per_gb AS actual_transfer_usd,
+  (raw_format - bytes_written) / 1e9 * :usd_per_gb AS saved_usd,
+  ROUND(100 * (1 - bytes_written / NULLIF(raw_format, 0)), 1) AS savings_pct
+FROM costed
+ORDER BY CASE pipeline_type WHEN 'ingestion' THEN 1 WHEN 'validated' THEN 2 WHEN 'enriched' THEN 3 WHEN 'aggregated' THEN 4 ELSE 5 END;
 
 -- dash_privacy_compliance: Share of enriched readings with fuzzed GPS (target 100%)
 -- parameters: :catalog (default main), :schema (default sensor_data)

@@ -180,7 +180,7 @@ test('on the demo lake the pages show data: stages, latency paths, nodes with ex
   const rows = async (name: string) => (await engine.named(renderedQueries().find((q) => q.name === name)!)).rows;
   const same = await rows('dash_volume_same_rows');
   assert.deepEqual(same.map((r) => r.pipeline_type), ['ingestion', 'validated', 'enriched', 'aggregated']);
-  assert.equal(same[0].reduction_vs_raw_pct, 0, 'ingestion is the raw baseline');
+  assert.ok(Object.is(same[0].reduction_vs_raw_pct, 0), `ingestion is the raw baseline: ${same[0].reduction_vs_raw_pct}`);
   assert.ok((same[3].reduction_vs_raw_pct as number) > 0, `aggregated reduces: ${same[3].reduction_vs_raw_pct}`);
   const nodes = await rows('dash_node_positions');
   assert.deepEqual(nodes.map((r) => [r.node_id, r.city, r.executions]), [['edge-nyc-01', 'New York', 1], ['edge-par-01', 'Paris', 1]]);
@@ -194,6 +194,10 @@ test('on the demo lake the pages show data: stages, latency paths, nodes with ex
   assert.ok(share.every((r) => (r.rejected as number) > 0 && (r.valid_pct as number) < 100), JSON.stringify(share));
   const cost = await rows('dash_transfer_cost_savings');
   assert.ok(cost.every((r) => r.usd_per_gb === 0.09));
+  // Ingestion against itself saves exactly nothing: not -0, not a rounding's cent (whatever the objects' sizes).
+  const raw = cost.find((r) => r.pipeline_type === 'ingestion')!;
+  assert.ok(Object.is(raw.savings_pct, 0) && Object.is(raw.bytes_saved, 0) && Object.is(raw.saved_usd, 0), JSON.stringify(raw));
+  assert.equal(raw.raw_format_bytes, raw.bytes_written);
   // The dashboard's success metrics are the local report's and the demo's: one query.
   const metrics = await rows('metrics_success');
   assert.deepEqual(metrics.map((r) => r.ordinal), [1, 2, 3, 4, 5]);
@@ -238,4 +242,22 @@ test('databricks/README.md maps every panel of the local dashboard to widgets th
     }
   }
   for (const p of LAKEVIEW_PAGES) assert.ok(readme.includes(`**${p.title}**`), `README lists page ${p.title}`);
+});
+
+test('ingestion against itself is exactly 0 % reduction and 0 saved, whatever its bytes and rows (no -0.0 from rounding a quotient)', async () => {
+  // Pairs where (bytes / rows) * rows is not bytes in floating point, one above and one below.
+  for (const [bytes, rows] of [[1000000, 7], [1000001, 49], [123456789, 1003]]) {
+    const metrics = `(SELECT * FROM (VALUES ('ingestion', ${rows}, ${rows}, ${bytes * 3}, ${bytes}), ('aggregated', ${rows}, 10, ${bytes * 3}, ${Math.round(bytes / 40)}))
+      AS m(pipeline_type, records_in, record_count, raw_size, data_size))`;
+    for (const name of ['dash_volume_same_rows', 'dash_transfer_cost_savings']) {
+      const q = renderedQueries().find((x) => x.name === name)!;
+      const sql = q.duckdbSql.replaceAll('sensor_data.pipeline_metrics', metrics);
+      const [ing, agg] = (await engine.query(sql, q.params ? { usd_per_gb: 0.09 } : undefined)).rows;
+      const pct = name === 'dash_volume_same_rows' ? ing.reduction_vs_raw_pct : ing.savings_pct;
+      assert.ok(Object.is(pct, 0), `${name}, ${bytes} B over ${rows} rows: ingestion ${pct}`);
+      if (name === 'dash_transfer_cost_savings') assert.ok(Object.is(ing.bytes_saved, 0) && Object.is(ing.saved_usd, 0), JSON.stringify(ing));
+      assert.equal(agg.pipeline_type, 'aggregated');
+      assert.ok(((name === 'dash_volume_same_rows' ? agg.reduction_vs_raw_pct : agg.savings_pct) as number) > 90);
+    }
+  }
 });
