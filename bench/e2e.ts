@@ -60,6 +60,8 @@ interface Phase {
   readonly stage?: (typeof STAGES)[number];
   readonly dest?: 'lake' | 's3';
   readonly args?: readonly string[];
+  /** Environment of the command, on top of the bench's own. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 const PHASES: readonly Phase[] = [
@@ -69,6 +71,8 @@ const PHASES: readonly Phase[] = [
   ...STAGES.map((stage): Phase => ({ name: `lake:${stage}`, what: '(c) run --once → lake folder', stage, dest: 'lake' })),
   ...STAGES.map((stage): Phase => ({ name: `lake:${stage}:parquet`, what: '(c) run --once → lake folder, --format parquet', stage, dest: 'lake', args: ['--format', 'parquet'] })),
   { name: 'lake:aggregated:no-alerts', what: '(c) run --once → lake folder, --no-alerts', stage: 'aggregated', dest: 'lake', args: ['--no-alerts'] },
+  // What igzip (src/encode/igzip.ts) buys end to end: the same stage compressed by Node's zlib.
+  { name: 'lake:ingestion:zlib', what: '(c) run --once → lake folder, EDGELAKE_GZIP=zlib (gzip by Node\'s zlib, not igzip)', stage: 'ingestion', dest: 'lake', env: { EDGELAKE_GZIP: 'zlib' } },
   ...STAGES.map((stage): Phase => ({ name: `s3:${stage}`, what: '(c) run --once → loopback s3rver', stage, dest: 's3' })),
   ...STAGES.slice(1).map((stage): Phase => ({ name: `ts:${stage}`, what: '(d) run --once → lake folder, --kernels ts', stage, dest: 'lake', args: ['--kernels', 'ts'] })),
 ];
@@ -202,7 +206,7 @@ async function runPhase(phase: Phase, db: string, attempt = ''): Promise<Row> {
   const slug = phase.name.replace(/:/g, '-') + attempt;
   const out = join(dir, `out-${slug}`);
   const usageFile = join(dir, `usage-${slug}.json`);
-  const env: Record<string, string> = { EDGELAKE_E2E_USAGE_FILE: usageFile };
+  const env: Record<string, string> = { ...phase.env, EDGELAKE_E2E_USAGE_FILE: usageFile };
   const args = ['run', '--db', db, '--state-db', join(dir, `state-${slug}.db`), '--once', '--type', phase.stage!, '--no-progress', '--node-id', 'bench'];
   let server: Awaited<ReturnType<typeof import('../test/helpers/s3server.ts').startS3Server>> | null = null;
   try {
