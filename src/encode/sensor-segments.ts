@@ -16,11 +16,17 @@ type Probe = { readonly codes: Int32Array } | { readonly values: Float64Array };
 
 /**
  * Wraps `encode` (which writes the segment's columns of a row) with a per-sensor cache keyed by
- * the row's values of `columns`. Returns `encode` itself when caching cannot apply to this batch:
- * no sensor_id, a segment column holding values of another type (its bytes then depend on more
- * than the column's typed value), or fewer than two rows per sensor.
+ * the row's values of `columns`, and of `alsoCompared` (per-row values `encode` writes that are
+ * not the batch's own, such as fuzzed coordinates). Returns `encode` itself when caching cannot
+ * apply to this batch: no sensor_id, a segment column holding values of another type (its bytes
+ * then depend on more than the column's typed value), or fewer than two rows per sensor.
  */
-export function perSensorSegment(batch: ColumnarBatch, columns: ReadonlyArray<TextColumn | NumericColumn>, encode: (w: JsonWriter, row: number) => void): (w: JsonWriter, row: number) => void {
+export function perSensorSegment(
+  batch: ColumnarBatch,
+  columns: ReadonlyArray<TextColumn | NumericColumn>,
+  encode: (w: JsonWriter, row: number) => void,
+  alsoCompared: readonly Float64Array[] = [],
+): (w: JsonWriter, row: number) => void {
   const sensor = batch.text.sensor_id;
   if (!sensor || columns.length < 2 || columns.some((c) => batch.irregular.has(c))) return encode;
   // Under two rows a sensor (a head poll's handful, a few alerts), nearly every row would miss the
@@ -35,7 +41,7 @@ export function perSensorSegment(batch: ColumnarBatch, columns: ReadonlyArray<Te
     else return encode;
   }
   const codeCols = probes.filter((p): p is { codes: Int32Array } => 'codes' in p).map((p) => p.codes);
-  const numCols = probes.filter((p): p is { values: Float64Array } => 'values' in p).map((p) => p.values);
+  const numCols = [...probes.filter((p): p is { values: Float64Array } => 'values' in p).map((p) => p.values), ...alsoCompared];
   /** Per sensor code: the row the cached segment was encoded from, and its bytes. */
   const lastRow = new Int32Array(sensor.values.length).fill(-1);
   const bytes: Array<Uint8Array | undefined> = new Array(sensor.values.length);
