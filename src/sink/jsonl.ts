@@ -1,6 +1,7 @@
-import { createGzip, gzip as gzipCb, constants, type Gzip, type ZlibOptions } from 'node:zlib';
+import { gzip as gzipCb, constants } from 'node:zlib';
 import { promisify } from 'node:util';
-import { gzipBackend, IgzipMember, igzipSync } from '../encode/igzip.ts';
+import { GzipStream } from '../encode/gzip-stream.ts';
+import { gzipBackend, igzipSync } from '../encode/igzip.ts';
 
 const gzip = promisify(gzipCb);
 
@@ -28,35 +29,20 @@ const NON_ASCII = /[^\x00-\x7f]/;
 
 /**
  * Builds one gzip JSON Lines object while its lines are being made: every ~64 KiB of text goes
- * straight into a zlib stream, which compresses on libuv's thread pool while the encoder goes
- * on. Only the compressed bytes accumulate (~1/6 of the text for sensor rows), so a 50k-row
- * batch never holds its ~40 MB of JSON in memory, and compression overlaps with encoding
- * instead of starting after it. ASCII chunks — nearly all sensor data — are copied as latin1.
+ * into a {@link GzipStream} (igzip at level 1, else zlib on libuv's thread pool while the encoder
+ * goes on). Only the compressed bytes accumulate (~1/6 of the text for sensor rows), so a 50k-row
+ * batch never holds its ~40 MB of JSON in memory, and compression overlaps with encoding instead
+ * of starting after it. ASCII chunks — nearly all sensor data — are copied as latin1.
  */
 export class GzipLines {
-  readonly #gz: Gzip | null = null;
-  /** igzip at level 1 (src/encode/igzip.ts): each chunk is compressed at once, nothing waits. */
-  readonly #ig: IgzipMember | null = null;
-  readonly #out: Buffer[] = [];
-  readonly #done: Promise<Buffer> | null = null;
+  readonly #gz: GzipStream;
   #chunk = '';
   #lines = 0;
   #rawBytes = 0;
 
   /** `level`: gzip level 0–9 (default {@link DEFAULT_GZIP_LEVEL}). */
   constructor(level = DEFAULT_GZIP_LEVEL) {
-    if (gzipBackend(level) === 'igzip') {
-      this.#ig = new IgzipMember(1);
-      return;
-    }
-    // Stream options pass through zlib's constructor (not in its typings): queue up to 1 MiB of text.
-    const gz = (this.#gz = createGzip({ level, memLevel: 9, writableHighWaterMark: 1 << 20 } as ZlibOptions));
-    gz.on('data', (b: Buffer) => this.#out.push(b));
-    this.#done = new Promise((resolve, reject) => {
-      gz.on('end', () => resolve(Buffer.concat(this.#out)));
-      gz.on('error', reject);
-    });
-    this.#done.catch(() => {}); // surfaced by finish()
+    this.#gz = new GzipStream(level);
   }
 
   /** Lines added so far. */
@@ -77,17 +63,17 @@ export class GzipLines {
   }
 
   /**
-   * True when more text waits for compression than the stream's high-water mark (~1 MiB): the
-   * encoder should `await drained()` before adding more, so a batch's JSON never piles up in
-   * memory when compression is the slower side.
+   * True when more text waits for compression than the stream's high-water mark: the encoder
+   * should `await drained()` before adding more, so a batch's JSON never piles up in memory when
+   * compression is the slower side.
    */
   get full(): boolean {
-    return this.#gz?.writableNeedDrain ?? false;
+    return this.#gz.full;
   }
 
   /** Resolves once the compressor has caught up (immediately when it is not full). */
   drained(): Promise<void> {
-    return this.full ? new Promise((resolve) => this.#gz!.once('drain', resolve)) : Promise.resolve();
+    return this.#gz.drained();
   }
 
   #flush(): void {
@@ -95,27 +81,13 @@ export class GzipLines {
     this.#chunk = '';
     const bytes = Buffer.from(text, NON_ASCII.test(text) ? 'utf8' : 'latin1');
     this.#rawBytes += bytes.length;
-    if (!this.#ig) {
-      this.#gz!.write(bytes);
-      return;
-    }
-    const out = this.#ig.push(bytes);
-    if (out.length > 0) this.#out.push(out);
+    this.#gz.write(bytes);
   }
 
   /** Ends the object; resolves with the whole gzip member. */
   finish(): Promise<Buffer> {
     if (this.#chunk) this.#flush();
-    if (this.#ig) {
-      try {
-        this.#out.push(this.#ig.end());
-        return Promise.resolve(Buffer.concat(this.#out));
-      } catch (err) {
-        return Promise.reject(err);
-      }
-    }
-    this.#gz!.end();
-    return this.#done!;
+    return this.#gz.finish();
   }
 }
 
