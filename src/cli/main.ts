@@ -11,6 +11,7 @@ import { helpText } from './help.ts';
  */
 async function main(argv: string[]): Promise<number> {
   const cmd = parseCommandLine(argv);
+  if (cmd.command === 'run' || cmd.command === 'reprocess') (await import('../encode/igzip.ts')).checkGzipEnvironment();
   switch (cmd.command) {
     case 'help':
       process.stdout.write(helpText(cmd.subcommand));
@@ -19,11 +20,8 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(pipelineVersion() + '\n');
       return 0;
     case 'run':
-      // An EDGELAKE_GZIP it cannot honour is refused here, not by the first worker that compresses.
-      (await import('../encode/igzip.ts')).igzipUnavailable();
       return (await import('./commands/run.ts')).runCommand(cmd.options);
     case 'reprocess':
-      (await import('../encode/igzip.ts')).igzipUnavailable();
       return (await import('./commands/reprocess.ts')).reprocessCommand(cmd.options);
     case 'pipeline':
       return (await import('./commands/pipeline.ts')).pipelineCommand(cmd.subcommand!, cmd.options);

@@ -46,12 +46,18 @@ export function gzipBackend(level: number): 'igzip' | 'zlib' {
   return level === 1 && load().binding ? 'igzip' : 'zlib';
 }
 
-/**
- * Why igzip is not used in this process, or null when it is. Throws a ConfigError for an
- * EDGELAKE_GZIP it cannot honour: the commands that write objects call it before they start.
- */
+/** Why igzip is not used in this process, or null when it is (a ConfigError: see {@link checkGzipEnvironment}). */
 export function igzipUnavailable(): string | null {
   return load().error;
+}
+
+/**
+ * Throws a ConfigError for an EDGELAKE_GZIP this process cannot honour (a value other than zlib
+ * or igzip, or igzip without the addon): the commands that write objects call it before they
+ * start, so the operator hears it at once and not from the first worker that compresses.
+ */
+export function checkGzipEnvironment(): void {
+  load();
 }
 
 /**
