@@ -5,7 +5,10 @@
  * hostile receiver on 127.0.0.1 — a 512 MB answer (streamed, never allocated), a 307 and a 308 to
  * another port (a trap that must see no connection at all), a redirect loop, one that accepts and
  * never answers, one that answers a byte a second. Each process's RSS is sampled every 100 ms
- * from /proc (VmRSS, and the kernel's VmHWM) and must stay within 16 MiB of the larger of two well-behaved controls' peaks;
+ * from /proc (VmRSS, and the kernel's VmHWM) and must stay within 16 MiB of the larger of two well-behaved controls' peaks,
+ * plus the two controls' own spread (identical runs differ by up to ~21 MiB on a busy 2-core machine: the
+ * peak is sampled around garbage collections of three heaps; a hostile receiver's harm — buffering its flood, a pile
+ * of connections — is far larger than that);
  * the stage keeps landing batches meanwhile; one POST at most is in flight per receiver; a redirect
  * is never followed; a held connection is abandoned at the deadline; SIGTERM stops each cleanly.
  */
@@ -22,7 +25,7 @@ import { mib, sampleRss, type RssReport, type RssSampler } from './helpers/rss.t
 import { checkpointId, query } from './helpers/sensor-db.ts';
 import { until } from './helpers/until.ts';
 
-/** RSS a hostile receiver may add over the control's peak. */
+/** RSS a hostile receiver may add over the controls' peak, on top of the controls' own spread. */
 const RSS_MARGIN_KIB = 16 * 1024;
 /** edgelake's deadline for a whole POST (src/alerts/post.ts POST_DEADLINE_MS), ms. */
 const POST_DEADLINE_MS = 10_000;
@@ -126,10 +129,15 @@ describe('hostile webhook receivers cannot hurt the node', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  /** The larger of the two controls' peaks (sampled, VmHWM), KiB. */
+  /** The larger of the two controls' peaks (sampled, VmHWM) and how far apart the two are (the noise of identical runs), KiB. */
   const control = () => {
     const [a, b] = CONTROLS.map((k) => followers.get(k)!.final!.rss);
-    return { peakKiB: Math.max(a.peakKiB, b.peakKiB), hwmKiB: Math.max(a.hwmKiB, b.hwmKiB) };
+    return {
+      peakKiB: Math.max(a.peakKiB, b.peakKiB),
+      hwmKiB: Math.max(a.hwmKiB, b.hwmKiB),
+      peakSpreadKiB: Math.abs(a.peakKiB - b.peakKiB),
+      hwmSpreadKiB: Math.abs(a.hwmKiB - b.hwmKiB),
+    };
   };
 
   test('the control followers deliver their alerts to their well-behaved receivers', (t) => {
@@ -142,15 +150,18 @@ describe('hostile webhook receivers cannot hurt the node', () => {
   });
 
   for (const kind of HOSTILE_KINDS) {
-    test(`a receiver of kind ${kind}: RSS within 16 MiB of the well-behaved controls, nothing sent elsewhere, batches keep landing, one POST in flight, a clean stop on SIGTERM`, (t) => {
+    test(`a receiver of kind ${kind}: RSS within 16 MiB (plus their spread) of the well-behaved controls, nothing sent elsewhere, batches keep landing, one POST in flight, a clean stop on SIGTERM`, (t) => {
       const f = followers.get(kind)!;
       const c = { rss: control() };
       const h = f.hostile!;
       const x = f.final!;
       assert.equal(x.result.code, 0, `SIGTERM: ${describeResult(x.result)}`);
       assert.equal(x.result.signal, null);
-      assert.ok(x.rss.peakKiB <= c.rss.peakKiB + RSS_MARGIN_KIB, `${kind}: sampled RSS peak ${mib(x.rss.peakKiB)} vs control ${mib(c.rss.peakKiB)}`);
-      assert.ok(x.rss.hwmKiB <= c.rss.hwmKiB + RSS_MARGIN_KIB, `${kind}: VmHWM ${mib(x.rss.hwmKiB)} vs control ${mib(c.rss.hwmKiB)}`);
+      assert.ok(
+        x.rss.peakKiB <= c.rss.peakKiB + c.rss.peakSpreadKiB + RSS_MARGIN_KIB,
+        `${kind}: sampled RSS peak ${mib(x.rss.peakKiB)} vs control ${mib(c.rss.peakKiB)} (controls ${mib(c.rss.peakSpreadKiB)} apart)`,
+      );
+      assert.ok(x.rss.hwmKiB <= c.rss.hwmKiB + c.rss.hwmSpreadKiB + RSS_MARGIN_KIB, `${kind}: VmHWM ${mib(x.rss.hwmKiB)} vs control ${mib(c.rss.hwmKiB)} (controls ${mib(c.rss.hwmSpreadKiB)} apart)`);
       assert.equal(trap.connections, 0, 'the other origin received no connection');
       assert.equal(trap.bytes, 0);
       assert.ok(x.checkpoint > f.engaged!.checkpoint && x.objects > f.engaged!.objects, `landing meanwhile: checkpoint ${f.engaged!.checkpoint} → ${x.checkpoint}, objects ${f.engaged!.objects} → ${x.objects}`);
@@ -172,7 +183,7 @@ describe('hostile webhook receivers cannot hurt the node', () => {
         extra = `; connection abandoned after ${(h.heldMs[0] / 1000).toFixed(1)} s`;
       }
       t.diagnostic(
-        `${kind}: peak RSS ${mib(x.rss.peakKiB)} sampled / VmHWM ${mib(x.rss.hwmKiB)} vs the larger control ${mib(c.rss.peakKiB)} / ${mib(c.rss.hwmKiB)} (Δ ${((x.rss.peakKiB - c.rss.peakKiB) / 1024).toFixed(1)} MiB); ` +
+        `${kind}: peak RSS ${mib(x.rss.peakKiB)} sampled / VmHWM ${mib(x.rss.hwmKiB)} vs the larger control ${mib(c.rss.peakKiB)} / ${mib(c.rss.hwmKiB)} (Δ ${((x.rss.peakKiB - c.rss.peakKiB) / 1024).toFixed(1)} MiB, controls ${mib(c.rss.peakSpreadKiB)} apart); ` +
           `${h.requests} POSTs (${x.maxAttempts} recorded attempts), at most ${h.maxInFlight} in flight; other origin: ${trap.connections} connections; ` +
           `checkpoint ${showCheckpoint(f.engaged!.checkpoint)} → ${x.checkpoint}, objects ${f.engaged!.objects} → ${x.objects} meanwhile; SIGTERM → exit 0 in ${Math.round(x.stopMs)} ms${extra}`,
       );
