@@ -1,5 +1,5 @@
 /**
- * gzip level 1 on the row stages' own text: ISA-L's igzip (src/encode/igzip.ts, native/igzip.c)
+ * gzip level 1 on the row stages' own text: ISA-L's igzip (src/encode/igzip.ts, native/igzip/igzip.c)
  * against Node's zlib with the options edgelake used before it (memLevel 9, default strategy),
  * each fed 1 MiB chunks as the encoders do, on one thread. The text is one real ingestion batch:
  * 50k simulated rows written by `run --once --type ingestion` and read back out of the lake.

@@ -1,5 +1,5 @@
 /**
- * gzip through ISA-L's igzip (native/igzip.c, src/encode/igzip.ts): every member it makes is a
+ * gzip through ISA-L's igzip (native/igzip/igzip.c, src/encode/igzip.ts): every member it makes is a
  * standard gzip member whose text is exactly the input, however the input is cut into chunks;
  * level 1 goes through it when it is built, every other level through zlib; and EDGELAKE_GZIP
  * chooses or refuses as it says. The lake's own records under both compressors are compared by

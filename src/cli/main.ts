@@ -11,7 +11,11 @@ import { helpText } from './help.ts';
  */
 async function main(argv: string[]): Promise<number> {
   const cmd = parseCommandLine(argv);
-  if (cmd.command === 'run' || cmd.command === 'reprocess') (await import('../encode/igzip.ts')).checkGzipEnvironment();
+  if (cmd.command === 'run' || cmd.command === 'reprocess') {
+    (await import('../encode/igzip.ts')).checkGzipEnvironment();
+    // Before any batch buffer is allocated, so none of them is kept by an arena (src/cli/malloc.ts).
+    (await import('./malloc.ts')).fixMmapThreshold();
+  }
   switch (cmd.command) {
     case 'help':
       process.stdout.write(helpText(cmd.subcommand));

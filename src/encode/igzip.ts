@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../errors.ts';
 
 /**
- * gzip level 1 through ISA-L's igzip (native/igzip.c over Debian's libisal2) when edgelake was
+ * gzip level 1 through ISA-L's igzip (native/igzip/igzip.c over Debian's libisal2) when edgelake was
  * built with it, else Node's zlib. Level 1 is edgelake's default and the largest single cost of
  * the row stages: ≈ 3.5 of ≈ 11 CPU-s per 1M rows through zlib, ≈ 4× less through igzip, for
  * objects of the same size (6.22 MB for a 50k-row batch of ingestion either way). The bytes of
