@@ -108,3 +108,30 @@ export function takeRows(batch: ColumnarBatch, rows: readonly number[]): Columna
     rawBytes: 0,
   };
 }
+
+/** The buffers a batch can give away: its typed columns (each Filler allocation is its own buffer). */
+export function batchBuffers(batch: ColumnarBatch): ArrayBuffer[] {
+  const out = new Set<ArrayBuffer>();
+  const add = (a: ArrayBufferView) => {
+    if (a.buffer instanceof ArrayBuffer && a.buffer.byteLength > 0) out.add(a.buffer);
+  };
+  add(batch.id);
+  add(batch.eventMs);
+  for (const c of Object.values(batch.numeric)) add(c);
+  for (const d of Object.values(batch.text)) add(d.codes);
+  return [...out];
+}
+
+/**
+ * Frees a batch's typed columns now instead of at the thread's next full garbage collection: each
+ * buffer is detached by a transfer to a clone that nobody keeps, whose memory the next scavenge
+ * returns (a promoted column of a batch in flight could otherwise pin its few MB until the heap
+ * is next marked, and a thread receiving a batch every few hundred ms piles tens of MB up so).
+ * Every column of `batch` reads as empty afterwards, except those in `keep` — call it only when
+ * nothing will read the batch again.
+ */
+export function releaseBuffers(batch: ColumnarBatch, keep: readonly ArrayBufferView[] = []): void {
+  const kept = new Set(keep.map((a) => a.buffer));
+  const free = batchBuffers(batch).filter((b) => !kept.has(b));
+  if (free.length > 0) structuredClone(free, { transfer: free });
+}

@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { storedValue, type ColumnarBatch } from '../src/batch.ts';
+import { batchBuffers, releaseBuffers, storedValue, type ColumnarBatch } from '../src/batch.ts';
 import { parseRunOptions } from '../src/config.ts';
 import { createLogger } from '../src/log.ts';
 import { runPipeline } from '../src/pipeline/run.ts';
@@ -125,4 +125,29 @@ describe('reading batches in worker threads', () => {
       assert.deepEqual(lakes[1], lakes[0], `${type}: same records`);
     }
   });
+});
+
+test('releaseBuffers frees a batch that came from a worker at once: every column but the kept ones reads empty, the kept ones intact', async (t) => {
+  const dir = tempDir(t);
+  const path = join(dir, 'sensors.db');
+  hostileRows(path);
+  const pool = await KernelPool.open({ threads: 1 });
+  try {
+    const batch = await pool.readColumns({ db: path, parts: [{ afterId: 0, untilId: 20_000, rows: 20_000 }], columns: READING_COLUMNS.map((c) => c.name) });
+    assert.ok(batch.length > 9000);
+    const eventMs = batch.eventMs.slice();
+    const buffers = batchBuffers(batch);
+    assert.ok(buffers.length >= 10, `${buffers.length} buffers`);
+    releaseBuffers(batch, [batch.eventMs]);
+    assert.deepEqual(batch.eventMs, eventMs, 'the kept column is untouched');
+    assert.equal(batch.id.length, 0);
+    for (const [name, col] of Object.entries(batch.numeric)) assert.equal(col.length, 0, name);
+    for (const [name, col] of Object.entries(batch.text)) assert.equal(col.codes.length, 0, name);
+    assert.deepEqual(batchBuffers(batch), [batch.eventMs.buffer], 'only the kept buffer is left to give away');
+    releaseBuffers(batch);
+    assert.equal(batch.eventMs.length, 0, 'released without keeping anything');
+    releaseBuffers(batch);
+  } finally {
+    await pool.close();
+  }
 });

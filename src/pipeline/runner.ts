@@ -11,7 +11,7 @@ import { nodeKeyPart, type BucketStage } from '../sink/key.ts';
 import type { Sink } from '../sink/types.ts';
 import { createStage, type StageEnv } from '../stages/index.ts';
 import type { BatchContext, Stage, StageOutput } from '../stages/types.ts';
-import type { ColumnarBatch } from '../batch.ts';
+import { releaseBuffers, type ColumnarBatch } from '../batch.ts';
 import type { StageSpec } from '../pool/types.ts';
 import { manifestObject, readManifest } from '../state/manifest.ts';
 import type { PipelineType } from '../state/pipeline-types.ts';
@@ -529,7 +529,8 @@ export class Runner {
     const done = this.#newReaders.pool('row-stages').then((pool) => pool.stage({ ...this.#newReaders.source, afterId, untilId: until, limit: proto.limit, spec, ctx }));
     void done.catch(() => {});
     // Stage 5 sees the batch as soon as the worker hands it back, in prepare order, before any upload.
-    void this.#observe(done.then((r) => r.batch), afterId, type).catch(() => {});
+    const observed = this.#observe(done.then((r) => r.batch), afterId, type);
+    void observed.catch(() => {});
     const parked = this.#parked;
     const ready = done.then(async ({ batch, output }): Promise<Ready | null> => {
       if (batch.length === 0) {
@@ -544,6 +545,9 @@ export class Runner {
     });
     this.#active = null;
     void ready.catch(() => {});
+    // Once the alert path is done with the batch and its record is made, only its event times are
+    // read again (the latency summary at commit): the other columns are freed at once.
+    void Promise.all([done, observed, ready]).then(([{ batch }]) => releaseBuffers(batch, [batch.eventMs]), () => {});
     return { rangeEnd: until, recorded: pending !== null, t0, ready };
   }
 

@@ -68,19 +68,6 @@ export function readColumnsRange(task: ReadColumnsTask): ColumnarBatch {
   return readerFor(task.db, task.columns, task.extras, task.keepTimestampText, task.dbFile).read(task.afterId, task.limit, task.untilId);
 }
 
-/** The buffers a batch can give away: its typed columns (each Filler allocation is its own buffer). */
-export function batchBuffers(batch: ColumnarBatch): ArrayBuffer[] {
-  const out = new Set<ArrayBuffer>();
-  const add = (a: ArrayBufferView) => {
-    if (a.buffer instanceof ArrayBuffer && a.buffer.byteLength > 0) out.add(a.buffer);
-  };
-  add(batch.id);
-  add(batch.eventMs);
-  for (const c of Object.values(batch.numeric)) add(c);
-  for (const d of Object.values(batch.text)) add(d.codes);
-  return [...out];
-}
-
 /**
  * Undoes what structured cloning did to a batch: a BLOB (Buffer) arrives as a plain
  * Uint8Array, and encoders tell BLOBs apart with Buffer.isBuffer.

@@ -7,7 +7,8 @@
 // Static imports only (see thread.ts): piscina require()s this file, and under tsx a worker
 // loaded that way cannot dynamically import TypeScript.
 import { alertRecordsTask } from './alert-records.ts';
-import { batchBuffers, readColumnsRange } from './read-columns.ts';
+import { batchBuffers } from '../batch.ts';
+import { readColumnsRange } from './read-columns.ts';
 import { runStageTask } from './stage-run.ts';
 import { moveWith, taskRunner } from './thread.ts';
 import type { PoolTask } from './types.ts';
