@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 /**
- * `npm run build:native`: builds edgelake's two Node-API addons with node-gyp into build/native/:
+ * `npm run build:native`: builds edgelake's native parts with node-gyp into build/native/:
  * - `igzip.node` (native/igzip/): the binding to ISA-L's igzip, gzip level 1 (src/encode/igzip.ts);
- * - `malloc.node` (native/malloc/): glibc's fixed mmap threshold (src/cli/malloc.ts).
+ * - `malloc.node` (native/malloc/): glibc's fixed mmap threshold (src/cli/malloc.ts);
+ * - `sqlite_columns.node` (native/sqlite_columns/): not a Node addon but a SQLite extension that
+ *   better-sqlite3's SQLite loads, the column reader (src/source/native-columns.ts).
  *
- * Both are optional by design: without ISA-L's headers (Debian: `apt-get install libisal-dev`), on
+ * All are optional by design: without ISA-L's headers (Debian: `apt-get install libisal-dev`), on
  * a C library other than glibc, or without a C toolchain it says which addon is not built and
  * why, and exits 0 — edgelake then compresses with Node's zlib (the same records, ≈ 4× more CPU for
  * gzip) or leaves malloc as it is (a higher peak RSS). `--require` (what .ci/run and the Docker
@@ -32,6 +34,13 @@ const ADDONS = [
     without: "gzip runs on Node's zlib. For 4× cheaper gzip: apt-get install libisal-dev && npm run build:native",
   },
   {
+    name: 'sqlite_columns',
+    missing: () => (existsSync(join(root, 'node_modules', 'better-sqlite3', 'deps', 'sqlite3', 'sqlite3ext.h')) ? null : "better-sqlite3's sqlite3ext.h not found (run npm ci first)"),
+    without: 'rows are read into JS through better-sqlite3 (the same batches, ≈ 2× the CPU for reading)',
+    // A SQLite extension, not a Node module: it loads into a connection (db.loadExtension), not with require().
+    loads: (out) => { const Database = createRequire(import.meta.url)('better-sqlite3'); const db = new Database(':memory:'); try { db.loadExtension(out, 'sqlite3_edgelakecolumns_init'); } finally { db.close(); } },
+  },
+  {
     name: 'malloc',
     missing: () => (glibc ? null : 'the C library is not glibc'),
     without: "malloc keeps glibc's moving mmap threshold (a higher peak RSS, nothing else)",
@@ -54,7 +63,8 @@ for (const addon of ADDONS) {
   const sources = [`${addon.name}.c`, 'binding.gyp'].map((f) => join(dir, f));
   if (existsSync(out) && sources.every((f) => statSync(f).mtimeMs < statSync(out).mtimeMs)) {
     try {
-      createRequire(import.meta.url)(out);
+      if (addon.loads) addon.loads(out);
+      else createRequire(import.meta.url)(out);
       console.log(`build:native: ${out} is up to date`);
       continue;
     } catch {

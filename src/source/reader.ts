@@ -4,6 +4,7 @@ import { PipelineError } from '../errors.ts';
 import { READING_COLUMNS, type ColumnName, type NumericColumn, type TextColumn } from './schema.ts';
 import { canonicalEventMs } from './event-time.ts';
 import { requireColumns, tableColumns } from './table.ts';
+import { columnPlan, decodeColumns, loadColumnsExtension, type ColumnPlan } from './native-columns.ts';
 
 /** Options of {@link SensorReader}. */
 export interface ReaderOptions {
@@ -15,6 +16,12 @@ export interface ReaderOptions {
   readonly extras?: readonly string[];
   /** Keep the timestamp text as stored (ingestion needs it). Default true. */
   readonly keepTimestampText?: boolean;
+  /**
+   * Read through the native column reader where it is built (native-columns.ts), else through
+   * better-sqlite3 row by row. Default true; false reads through better-sqlite3 (the two make
+   * equal batches: test/native-columns.test.ts).
+   */
+  readonly native?: boolean;
 }
 
 type Kind = 'int' | 'real' | 'text' | 'extra';
@@ -29,10 +36,14 @@ const ident = (name: string) => `"${name.replaceAll('"', '""')}"`;
 /**
  * Reads `sensor_readings` by `id` cursor into {@link ColumnarBatch}es.
  *
- * Rows reach JS through one scalar SQL function called per row (`edgelake_fill`), which writes
- * straight into preallocated typed arrays: no row objects, no per-row arrays. On this machine
- * that is ~2.8× faster than `.raw().iterate()` (see shared/PERFORMANCE.md). The event time is
- * parsed by SQLite (`unixepoch(timestamp,'subsec')`), which honours `Z` and `±HH:MM` offsets.
+ * Where the native column reader is built (native-columns.ts: a SQLite extension packs a range's
+ * columns into one BLOB in C), a read is one statement and one decode. Otherwise rows reach JS
+ * through one scalar SQL function called per row (`edgelake_fill`), which writes straight into
+ * preallocated typed arrays: no row objects, no per-row arrays (~2.8× faster than
+ * `.raw().iterate()`, shared/PERFORMANCE.md). Both make the same batch
+ * (test/native-columns.test.ts). The event time of canonical timestamps is parsed in C or JS
+ * (event-time.ts); other shapes by SQLite (`unixepoch(timestamp,'subsec')`), which honours `Z`
+ * and `±HH:MM` offsets.
  *
  * Ids are read in [-(2^53 - 1), 2^53 - 1], zero and negative ones like any other; {@link maxId}
  * stops at 2^53 - 1 and {@link unreadableId} names the first id beyond, which the run refuses
@@ -51,6 +62,8 @@ export class SensorReader {
   readonly #maxSafeId: Database.Statement;
   readonly #nextId: Database.Statement;
   readonly #holder: { f: Filler | null } = { f: null };
+  /** The native reader's plan and statements, when it reads natively. */
+  readonly #native: { plan: ColumnPlan; range: Database.Statement; page: Database.Statement; byIds: Database.Statement } | null = null;
   #unreadable: bigint | null = null;
 
   constructor(opts: ReaderOptions) {
@@ -88,6 +101,16 @@ export class SensorReader {
       `SELECT count(${fn}(${cols}))
        FROM (SELECT ${cols} FROM sensor_readings WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id)`,
     );
+    if ((opts.native ?? true) && loadColumnsExtension(this.#db)) {
+      const plan = columnPlan(this.#columns, this.#extras, this.#keepTs);
+      const pack = `edgelake_columns('${plan.layout}', ${cols})`;
+      this.#native = {
+        plan,
+        range: this.#db.prepare(`SELECT ${pack} FROM sensor_readings WHERE id > ? AND id <= ?`).pluck(),
+        page: this.#db.prepare(`SELECT ${pack} FROM (SELECT ${cols} FROM sensor_readings WHERE id > ? AND id <= ? ORDER BY id LIMIT ?)`).pluck(),
+        byIds: this.#db.prepare(`SELECT ${pack} FROM (SELECT ${cols} FROM sensor_readings WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id)`).pluck(),
+      };
+    }
     this.#maxId = this.#db.prepare('SELECT max(id) FROM sensor_readings').pluck().safeIntegers(true);
     this.#maxSafeId = this.#db.prepare(`SELECT max(id) FROM sensor_readings WHERE id <= ${MAX_READ_ID}`).pluck();
     this.#nextId = this.#db.prepare('SELECT min(id) FROM sensor_readings WHERE id > ?').pluck();
@@ -128,8 +151,17 @@ export class SensorReader {
     return (this.#nextId.get(afterId) as number | null) ?? null;
   }
 
+  /** True when this reader reads through the native column reader (native-columns.ts). */
+  get native(): boolean {
+    return this.#native !== null;
+  }
+
   /** Reads the rows of the given ids (any order, duplicates ignored) into a batch in id order; missing ids are skipped. */
   readIds(ids: readonly number[]): ColumnarBatch {
+    if (this.#native) {
+      const { plan, byIds } = this.#native;
+      return this.#readNative(() => byIds.get(JSON.stringify(ids)), plan, `reading ${ids.length} rows of sensor_readings by id failed`);
+    }
     const fill = (this.#holder.f = new Filler(this.#columns, this.#extras, Math.max(1, ids.length), this.#keepTs, this.#eventTime));
     try {
       this.#byIds.get(JSON.stringify(ids));
@@ -148,6 +180,11 @@ export class SensorReader {
    */
   read(afterId: number, limit: number, untilId = MAX_READ_ID): ColumnarBatch {
     if (!Number.isInteger(limit) || limit <= 0) throw new RangeError(`read: limit must be a positive integer, got ${limit}`);
+    if (this.#native) {
+      const { plan, range, page } = this.#native;
+      const blob = () => (untilId - afterId <= limit ? range.get(afterId, untilId) : page.get(afterId, untilId, limit));
+      return this.#readNative(blob, plan, `reading sensor_readings after id ${afterId} failed`);
+    }
     const fill = (this.#holder.f = new Filler(this.#columns, this.#extras, limit, this.#keepTs, this.#eventTime));
     try {
       if (untilId - afterId <= limit) this.#range.get(afterId, untilId);
@@ -161,6 +198,17 @@ export class SensorReader {
     } finally {
       this.#holder.f = null;
     }
+  }
+
+  #readNative(query: () => unknown, plan: ColumnPlan, failed: string): ColumnarBatch {
+    let blob: unknown;
+    try {
+      blob = query();
+    } catch (err) {
+      throw new PipelineError('SOURCE_READ_FAILED', `${failed}: ${(err as Error).message}`, { cause: err });
+    }
+    // SQLite's own parse of the odd timestamps, once the statement is done with the connection.
+    return decodeColumns(blob as Buffer | null, plan, (t) => this.#eventTime.get(t));
   }
 }
 

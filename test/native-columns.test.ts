@@ -1,0 +1,177 @@
+/**
+ * The native column reader (native/sqlite_columns, src/source/native-columns.ts) against the JS
+ * reader over better-sqlite3: the same batch, value for value, for random and hostile tables —
+ * every type in every column, invalid UTF-8, NUL bytes, impossible days, odd timestamp shapes,
+ * ids at the edges, extra columns — and every way of reading (a range, a page, by ids, nothing).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { ColumnarBatch } from '../src/batch.ts';
+import { loadColumnsExtension } from '../src/source/native-columns.ts';
+import { SensorReader } from '../src/source/reader.ts';
+import { READING_COLUMNS, type ColumnName } from '../src/source/schema.ts';
+import { createSensorDb, goodRow, type TestRow } from './helpers/sensor-db.ts';
+import { tempDir } from './helpers/tmp.ts';
+
+const ALL = READING_COLUMNS.map((c) => c.name);
+
+/** A batch as plain values: typed arrays as arrays (so NaN equals NaN and -0 differs from 0), maps as entries. */
+function plain(b: ColumnarBatch): unknown {
+  return {
+    length: b.length,
+    columns: b.columns,
+    id: Array.from(b.id),
+    eventMs: Array.from(b.eventMs),
+    timestampText: b.timestampText,
+    numeric: Object.fromEntries(Object.entries(b.numeric).map(([k, v]) => [k, Array.from(v!)])),
+    text: Object.fromEntries(Object.entries(b.text).map(([k, v]) => [k, { codes: Array.from(v!.codes), values: v!.values }])),
+    irregular: [...b.irregular].map(([k, m]) => [k, [...m]]),
+    extra: [...b.extra],
+    rawBytes: b.rawBytes,
+  };
+}
+
+/** Small deterministic random numbers (xorshift). */
+function random(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>> 0) / 2 ** 32;
+  };
+}
+
+/** SQL literals of every shape a bad writer can store, for any column. */
+const HOSTILE = [
+  'NULL', "''", "'text'", "'12.5'", '0', '-0.0', '1e308', '-7', '9007199254740993', '1152921504606846976', '3.25',
+  "X''", "X'00ff10'", "CAST(X'ff41' AS TEXT)", "CAST(X'fe41' AS TEXT)", "CAST(X'610062' AS TEXT)", "'ünïcode ✓ 𝄞'",
+  "'2025-08-15T10:00:00.123Z'", "'2025-02-30T10:00:00.000Z'", "'2024-02-29T23:59:59.999-14:00'", "'2025-08-15 10:00:00'",
+  "'now'", "'12:30'", "'2459000.5'", "'2025-08-15T10:00:00.1234+05:30'", "'2025-08-15T10:00:00.000+15:00'", "'0999-01-01T00:00:00.000Z'",
+  "CAST(X'323032352d30382d31355431303a30303a30302e3030305a' AS BLOB)", "'x" + 'y'.repeat(5000) + "'",
+];
+
+function hostileDb(path: string, rows: number, seed: number): void {
+  createSensorDb(path, []);
+  const db = new Database(path);
+  try {
+    db.exec('ALTER TABLE sensor_readings ADD COLUMN extra_a'); // no declared type
+    db.exec('ALTER TABLE sensor_readings ADD COLUMN "extra ""b"" text" TEXT');
+    const rnd = random(seed);
+    const pick = () => HOSTILE[Math.floor(rnd() * HOSTILE.length)];
+    const ids = new Set<number>([-5, 0, 2 ** 53 - 3]);
+    while (ids.size < rows) ids.add(1 + Math.floor(rnd() * rows * 3));
+    const cols = [...ALL.filter((c) => c !== 'id'), 'extra_a', 'extra "b" text'];
+    const good = (n: number) => goodRow(n) as Record<string, unknown>;
+    const lit = (v: unknown) => (v === null || v === undefined ? 'NULL' : typeof v === 'number' ? String(v) : `'${String(v).replaceAll("'", "''")}'`);
+    for (const id of ids) {
+      const g = good(Math.abs(id) % 5000);
+      // Mostly good rows (so the dictionaries and caches see repeats), hostile values sprinkled in.
+      const values = cols.map((c) => (rnd() < 0.15 ? pick() : c.startsWith('extra') ? (rnd() < 0.5 ? String(Math.floor(rnd() * 100)) : "'e'") : lit(g[c])));
+      db.exec(`INSERT INTO sensor_readings (id, ${cols.map((c) => `"${c.replaceAll('"', '""')}"`).join(', ')}) VALUES (${id}, ${values.join(', ')})`);
+    }
+  } finally {
+    db.close();
+  }
+}
+
+function readers(db: Database.Database, columns: readonly ColumnName[] | undefined, extras: readonly string[], keepTimestampText: boolean): [SensorReader, SensorReader] {
+  const js = new SensorReader({ db, columns, extras, keepTimestampText, native: false });
+  const native = new SensorReader({ db, columns, extras, keepTimestampText });
+  assert.equal(js.native, false);
+  assert.equal(native.native, true, 'the native reader is built (npm run build:native) and used');
+  return [js, native];
+}
+
+test('the native column reader is built and loads into a read-only connection', (t) => {
+  const dir = tempDir(t, 'edgelake-native-');
+  const path = join(dir, 'sensor_data.db');
+  createSensorDb(path, [goodRow(1)]);
+  const db = new Database(path, { readonly: true });
+  try {
+    assert.equal(loadColumnsExtension(db), true);
+    assert.throws(() => db.prepare("SELECT edgelake_columns('ii', id) FROM sensor_readings").get(), /layout must name one kind per value argument/);
+    assert.throws(() => db.prepare("SELECT edgelake_columns('q', id) FROM sensor_readings").get(), /unknown column kind/);
+  } finally {
+    db.close();
+  }
+});
+
+test('native and JS readers make equal batches over hostile tables: every column set, range, page, ids, empty', (t) => {
+  const dir = tempDir(t, 'edgelake-native-');
+  for (const seed of [1, 2, 3]) {
+    const path = join(dir, `hostile-${seed}.db`);
+    hostileDb(path, 900, seed);
+    const db = new Database(path, { readonly: true });
+    try {
+      const ids = db.prepare('SELECT id FROM sensor_readings ORDER BY id').pluck().all() as number[];
+      const sets: Array<[string, readonly ColumnName[] | undefined, readonly string[], boolean]> = [
+        ['every column, extras, timestamp text', undefined, ['extra_a', 'extra "b" text'], true],
+        ['every column, event time only', ALL, [], false],
+        ['the aggregated columns', ['id', 'timestamp', 'sensor_id', 'temperature', 'humidity', 'pressure', 'vibration', 'voltage', 'anomaly_flag'], [], false],
+        ['no sensor_id, no timestamp', ['id', 'model', 'latitude', 'serial_number'], [], false],
+      ];
+      for (const [what, columns, extras, keep] of sets) {
+        const [js, native] = readers(db, columns, extras, keep);
+        const same = (a: ColumnarBatch, b: ColumnarBatch, how: string) => assert.deepStrictEqual(plain(b), plain(a), `seed ${seed}, ${what}: ${how}`);
+        same(js.read(-10, 5000), native.read(-10, 5000), 'the whole table in one range');
+        for (let at = 0; at < ids.length; at += 97) {
+          const after = ids[at] - 1;
+          same(js.read(after, 50), native.read(after, 50), `a page of 50 after id ${after}`);
+          same(js.read(after, 500, after + 300), native.read(after, 500, after + 300), `ids ${after}..${after + 300}`);
+        }
+        const some = [ids[7], ids[3], ids[3], 424242424, ids[ids.length - 1], -5];
+        same(js.readIds(some), native.readIds(some), 'by ids');
+        same(js.read(2 ** 53 - 2, 10), native.read(2 ** 53 - 2, 10), 'nothing');
+        same(js.readIds([]), native.readIds([]), 'no ids');
+      }
+    } finally {
+      db.close();
+    }
+  }
+});
+
+test('native and JS readers agree on a large regular table (dictionaries of many sensors, caches, batches of 20k)', (t) => {
+  const dir = tempDir(t, 'edgelake-native-');
+  const path = join(dir, 'sensor_data.db');
+  const rows: TestRow[] = [];
+  for (let i = 1; i <= 60_000; i++) {
+    const r = goodRow(i, i % 2 ? '2025-08-15T10' : '2025-08-16T23');
+    r.sensor_id = `S${i % 500}`;
+    r.serial_number = `SN-${i % 500}`;
+    if (i % 1000 === 0) r.firmware_version = `2.${i / 1000}`;
+    rows.push(r);
+  }
+  createSensorDb(path, rows);
+  const db = new Database(path, { readonly: true });
+  try {
+    const [js, native] = readers(db, undefined, [], true);
+    for (let after = 0; after < 60_000; after += 20_000) {
+      assert.deepStrictEqual(plain(native.read(after, 20_000)), plain(js.read(after, 20_000)), `ids after ${after}`);
+    }
+  } finally {
+    db.close();
+  }
+});
+
+test('EDGELAKE_READER: js reads through better-sqlite3, a bad value is a configuration error naming it', async (t) => {
+  const dir = tempDir(t, 'edgelake-native-');
+  const path = join(dir, 'sensor_data.db');
+  createSensorDb(path, [goodRow(1), goodRow(2)]);
+  const cli = (env: Record<string, string>) =>
+    spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'run', '--db', path, '--state-db', join(dir, `state-${Object.values(env).join('')}.db`), '--lake', join(dir, 'lake'), '--once', '--no-progress', '--node-id', 'n1'], {
+      encoding: 'utf8',
+      env: { ...process.env, ...env },
+    });
+  const bad = cli({ EDGELAKE_READER: 'fast' });
+  assert.equal(bad.status, 2, bad.stderr);
+  assert.match(bad.stderr, /EDGELAKE_READER must be js or native .*got "fast"/);
+  for (const reader of ['js', 'native']) {
+    const r = cli({ EDGELAKE_READER: reader });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr + r.stdout, /2 rows/);
+  }
+});
