@@ -78,12 +78,14 @@ function hostileDb(path: string, rows: number, seed: number): void {
   }
 }
 
-function readers(db: Database.Database, columns: readonly ColumnName[] | undefined, extras: readonly string[], keepTimestampText: boolean): [SensorReader, SensorReader] {
+/** The JS reader, the native one, and the native one in pieces of `chunk` rows (joined into one batch). */
+function readers(db: Database.Database, columns: readonly ColumnName[] | undefined, extras: readonly string[], keepTimestampText: boolean, chunk = 37): [SensorReader, SensorReader, SensorReader] {
   const js = new SensorReader({ db, columns, extras, keepTimestampText, native: false });
   const native = new SensorReader({ db, columns, extras, keepTimestampText });
+  const pieces = new SensorReader({ db, columns, extras, keepTimestampText, nativeChunkRows: chunk });
   assert.equal(js.native, false);
   assert.equal(native.native, true, 'the native reader is built (npm run build:native) and used');
-  return [js, native];
+  return [js, native, pieces];
 }
 
 test('the native column reader is built and loads into a read-only connection', (t) => {
@@ -115,18 +117,25 @@ test('native and JS readers make equal batches over hostile tables: every column
         ['no sensor_id, no timestamp', ['id', 'model', 'latitude', 'serial_number'], [], false],
       ];
       for (const [what, columns, extras, keep] of sets) {
-        const [js, native] = readers(db, columns, extras, keep);
-        const same = (a: ColumnarBatch, b: ColumnarBatch, how: string) => assert.deepStrictEqual(plain(b), plain(a), `seed ${seed}, ${what}: ${how}`);
-        same(js.read(-10, 5000), native.read(-10, 5000), 'the whole table in one range');
+        const [js, native, pieces] = readers(db, columns, extras, keep);
+        const same = (read: (r: SensorReader) => ColumnarBatch, how: string) => {
+          const expected = plain(read(js));
+          assert.deepStrictEqual(plain(read(native)), expected, `seed ${seed}, ${what}: ${how}`);
+          assert.deepStrictEqual(plain(read(pieces)), expected, `seed ${seed}, ${what}: ${how}, in pieces of 37 rows`);
+        };
+        same((r) => r.read(-10, 5000), 'the whole table in one range');
+        same((r) => r.read(-10, 5000, 2 ** 53 - 1), 'the whole table in pages');
         for (let at = 0; at < ids.length; at += 97) {
           const after = ids[at] - 1;
-          same(js.read(after, 50), native.read(after, 50), `a page of 50 after id ${after}`);
-          same(js.read(after, 500, after + 300), native.read(after, 500, after + 300), `ids ${after}..${after + 300}`);
+          same((r) => r.read(after, 50), `a page of 50 after id ${after}`);
+          same((r) => r.read(after, 100, after + 100), `ids ${after}..${after + 100}`);
+          same((r) => r.read(after, 500, after + 300), `ids ${after}..${after + 300}`);
         }
         const some = [ids[7], ids[3], ids[3], 424242424, ids[ids.length - 1], -5];
-        same(js.readIds(some), native.readIds(some), 'by ids');
-        same(js.read(2 ** 53 - 2, 10), native.read(2 ** 53 - 2, 10), 'nothing');
-        same(js.readIds([]), native.readIds([]), 'no ids');
+        same((r) => r.readIds(some), 'by ids');
+        same((r) => r.read(2 ** 53 - 2, 10), 'nothing');
+        same((r) => r.read(5, 10, 5), 'an empty range');
+        same((r) => r.readIds([]), 'no ids');
       }
     } finally {
       db.close();
@@ -148,9 +157,11 @@ test('native and JS readers agree on a large regular table (dictionaries of many
   createSensorDb(path, rows);
   const db = new Database(path, { readonly: true });
   try {
-    const [js, native] = readers(db, undefined, [], true);
+    const [js, native, pieces] = readers(db, undefined, [], true, 4096);
     for (let after = 0; after < 60_000; after += 20_000) {
-      assert.deepStrictEqual(plain(native.read(after, 20_000)), plain(js.read(after, 20_000)), `ids after ${after}`);
+      const expected = plain(js.read(after, 20_000, after + 20_000));
+      assert.deepStrictEqual(plain(native.read(after, 20_000, after + 20_000)), expected, `ids after ${after}`);
+      assert.deepStrictEqual(plain(pieces.read(after, 20_000, after + 20_000)), expected, `ids after ${after}, in pieces of 4096`);
     }
   } finally {
     db.close();

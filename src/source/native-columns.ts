@@ -136,19 +136,10 @@ class Cursor {
     this.at = (this.at + 7) & ~7;
   }
 
-  /** A copy of `n` doubles, its own buffer (batches give their columns away one by one: batch.ts releaseBuffers). */
-  float64s(n: number): Float64Array {
-    const out = new Float64Array(n);
-    out.set(new Float64Array(this.buf.buffer, this.buf.byteOffset + this.at, n));
+  /** Copies `n` doubles into `out` from index `at`. */
+  float64sInto(out: Float64Array, at: number, n: number): void {
+    out.set(new Float64Array(this.buf.buffer, this.buf.byteOffset + this.at, n), at);
     this.at += 8 * n;
-    return out;
-  }
-
-  int32s(n: number): Int32Array {
-    const out = new Int32Array(n);
-    out.set(new Int32Array(this.buf.buffer, this.buf.byteOffset + this.at, n));
-    this.at += 4 * n;
-    return out;
   }
 
   /** A view of `n` u32 (read now, not kept). */
@@ -194,137 +185,194 @@ class Cursor {
 }
 
 /**
- * The batch in `blob` (what `edgelake_columns(plan.layout, …)` returned; null for no rows).
+ * Builds one batch out of the BLOBs of consecutive pieces of a read (what
+ * `edgelake_columns(plan.layout, …)` returned for each; null for a piece without rows), straight
+ * into the batch's own columns: a piece's values are copied once, from the BLOB into place, and
+ * its dictionary codes are mapped to the batch's (first seen first, as the JS reader numbers
+ * them). No per-piece arrays: at 8k rows a piece, those were ≈ 12 MB of garbage a batch in each
+ * worker, most of it in malloc's arenas until the next collection.
  * `slowEventTime` is SQLite's parse of a timestamp the fast paths leave to it (seconds, or null).
  */
-export function decodeColumns(blob: Buffer | null, plan: ColumnPlan, slowEventTime: (text: string) => unknown): ColumnarBatch {
-  const { columns, extras, keepTs } = plan;
-  const numeric: Partial<Record<NumericColumn, Float64Array>> = {};
-  const text: Partial<Record<TextColumn, DictColumn>> = {};
-  const irregular = new Map<ColumnName, Map<number, StoredValue>>();
-  const extra = new Map<string, StoredValue[]>();
-  if (blob === null) {
-    for (const name of columns) {
-      if (name === 'id' || name === 'timestamp') continue;
-      if (KIND.get(name) === 'text') text[name as TextColumn] = { codes: new Int32Array(0), values: [] };
-      else numeric[name as NumericColumn] = new Float64Array(0);
+export class NativeBatchBuilder {
+  readonly #plan: ColumnPlan;
+  readonly #slowEventTime: (text: string) => unknown;
+  #n = 0;
+  #rawBytes = 0;
+  readonly #id: Float64Array;
+  readonly #eventMs: Float64Array;
+  readonly #ts: (string | null)[] | null;
+  readonly #numeric: Float64Array[] = [];
+  readonly #codes: Int32Array[] = [];
+  readonly #dicts: Array<Map<string, number>> = [];
+  readonly #values: string[][] = [];
+  readonly #extra: StoredValue[][];
+  readonly #irregular = new Map<ColumnName, Map<number, StoredValue>>();
+
+  constructor(plan: ColumnPlan, capacity: number, slowEventTime: (text: string) => unknown) {
+    this.#plan = plan;
+    this.#slowEventTime = slowEventTime;
+    this.#id = new Float64Array(capacity);
+    this.#eventMs = new Float64Array(capacity);
+    // Without a timestamp column no row has an event time.
+    if (!plan.columns.includes('timestamp')) this.#eventMs.fill(NaN);
+    this.#ts = plan.keepTs ? [] : null;
+    for (const name of plan.columns) {
+      const text = name !== 'id' && name !== 'timestamp' && KIND.get(name) === 'text';
+      const numeric = name !== 'id' && name !== 'timestamp' && !text;
+      this.#numeric.push(numeric ? new Float64Array(capacity) : EMPTY_F64);
+      this.#codes.push(text ? new Int32Array(capacity) : EMPTY_I32);
+      this.#dicts.push(new Map());
+      this.#values.push([]);
     }
-    for (const name of extras) extra.set(name, []);
-    return { length: 0, columns, extra, id: new Float64Array(0), eventMs: new Float64Array(0), timestampText: keepTs ? [] : null, numeric, text, irregular, rawBytes: 0 };
+    this.#extra = plan.extras.map(() => []);
   }
-  const c = new Cursor(blob);
-  if (c.u32() !== MAGIC) throw new PipelineError('SOURCE_READ_FAILED', 'the native column reader returned a BLOB that is not a batch (wrong magic number)');
-  const n = c.u32();
-  const ncols = c.u32();
-  const flags = c.u32();
-  let rawBytes = c.f64();
-  if (ncols !== columns.length + extras.length) throw new PipelineError('SOURCE_READ_FAILED', `the native column reader returned ${ncols} columns, expected ${columns.length + extras.length}`);
-  let id: Float64Array | null = null;
-  let eventMs: Float64Array | null = null;
-  let timestampText: (string | null)[] | null = null;
-  for (const name of columns) {
-    if (name === 'id') id = c.float64s(n);
-    else if (name === 'timestamp') {
-      eventMs = c.float64s(n);
-      if (keepTs) {
-        const starts = c.uint32View(n + 1);
-        const isText = new Uint8Array(c.buf.buffer, c.buf.byteOffset + c.at, n);
-        c.at += n;
-        const base = c.at;
-        const ascii = (flags & 1) !== 0;
-        const ts = (timestampText = new Array<string | null>(n));
-        for (let r = 0; r < n; r++) ts[r] = isText[r] ? c.text(base + starts[r], base + starts[r + 1], ascii) : null;
-        c.at = base + starts[n];
+
+  /** Appends the rows of one piece. */
+  add(blob: Buffer | null): void {
+    if (blob === null) return;
+    const { columns, extras, keepTs } = this.#plan;
+    const c = new Cursor(blob);
+    if (c.u32() !== MAGIC) throw new PipelineError('SOURCE_READ_FAILED', 'the native column reader returned a BLOB that is not a batch (wrong magic number)');
+    const n = c.u32();
+    const ncols = c.u32();
+    const flags = c.u32();
+    let rawBytes = c.f64();
+    if (ncols !== columns.length + extras.length) throw new PipelineError('SOURCE_READ_FAILED', `the native column reader returned ${ncols} columns, expected ${columns.length + extras.length}`);
+    const at = this.#n;
+    if (at + n > this.#id.length) throw new PipelineError('SOURCE_READ_FAILED', `the native column reader returned ${at + n} rows for a read of at most ${this.#id.length}`);
+    for (let col = 0; col < columns.length; col++) {
+      const name = columns[col];
+      if (name === 'id') c.float64sInto(this.#id, at, n);
+      else if (name === 'timestamp') {
+        c.float64sInto(this.#eventMs, at, n);
+        if (keepTs) {
+          const starts = c.uint32View(n + 1);
+          const isText = new Uint8Array(c.buf.buffer, c.buf.byteOffset + c.at, n);
+          c.at += n;
+          const base = c.at;
+          const ascii = (flags & 1) !== 0;
+          const ts = this.#ts!;
+          for (let r = 0; r < n; r++) ts.push(isText[r] ? c.text(base + starts[r], base + starts[r + 1], ascii) : null);
+          c.at = base + starts[n];
+          c.pad();
+        }
+      } else if (KIND.get(name) === 'text') {
+        const codes = new Int32Array(c.buf.buffer, c.buf.byteOffset + c.at, n);
+        c.at += 4 * n;
         c.pad();
+        const count = c.u32();
+        c.u32(); // bytes (the last start)
+        const ascii = c.u32() === 1;
+        c.u32();
+        const starts = c.uint32View(count + 1);
+        const hits = c.uint32View(count);
+        const base = c.at;
+        // The piece's codes → the batch's: keyed by the decoded text, as the JS reader keys its
+        // dictionary (two invalid UTF-8 byte strings that both decode to U+FFFD are one value).
+        const dict = this.#dicts[col];
+        const values = this.#values[col];
+        const remap = new Int32Array(count);
+        for (let k = 0; k < count; k++) {
+          const v = c.text(base + starts[k], base + starts[k + 1], ascii);
+          rawBytes += hits[k] * v.length;
+          let code = dict.get(v);
+          if (code === undefined) {
+            code = values.length;
+            dict.set(v, code);
+            values.push(v);
+          }
+          remap[k] = code;
+        }
+        const out = this.#codes[col];
+        for (let r = 0; r < n; r++) {
+          const k = codes[r];
+          out[at + r] = k < 0 ? -1 : remap[k];
+        }
+        c.at = base + starts[count];
+        c.pad();
+      } else c.float64sInto(this.#numeric[col], at, n);
+    }
+    for (let e = 0; e < extras.length; e++) {
+      const len = c.u32();
+      const end = c.at + len;
+      const values = this.#extra[e];
+      for (let r = 0; r < n; r++) {
+        const v = c.value();
+        if (typeof v === 'string') rawBytes += v.length;
+        values.push(v);
       }
-    } else if (KIND.get(name) === 'text') {
-      const codes = c.int32s(n);
+      if (c.at !== end) throw new PipelineError('SOURCE_READ_FAILED', `the native column reader's values of extra column ${JSON.stringify(extras[e])} do not add up`);
       c.pad();
-      const count = c.u32();
-      c.u32(); // bytes (the last start)
-      const ascii = c.u32() === 1;
-      c.u32();
-      const starts = c.uint32View(count + 1);
-      const hits = c.uint32View(count);
-      const base = c.at;
-      const values = new Array<string>(count);
-      for (let k = 0; k < count; k++) {
-        values[k] = c.text(base + starts[k], base + starts[k + 1], ascii);
-        rawBytes += hits[k] * values[k].length;
-      }
-      c.at = base + starts[count];
-      c.pad();
-      text[name as TextColumn] = { codes, values: ascii ? values : mergeEqual(codes, values) };
-    } else numeric[name as NumericColumn] = c.float64s(n);
-  }
-  for (const name of extras) {
-    const len = c.u32();
-    const end = c.at + len;
-    const values = new Array<StoredValue>(n);
-    for (let r = 0; r < n; r++) {
+    }
+    for (let k = c.u32(); k > 0; k--) {
+      const col = c.u32();
+      const row = at + c.u32();
       const v = c.value();
+      if (col === 0) {
+        // An id of another type than INTEGER, converted as the JS reader does.
+        this.#id[row] = typeof v === 'number' ? v : Number(v);
+        continue;
+      }
       if (typeof v === 'string') rawBytes += v.length;
-      values[r] = v;
+      const name = columns[col];
+      let m = this.#irregular.get(name);
+      if (!m) this.#irregular.set(name, (m = new Map()));
+      m.set(row, v);
     }
-    if (c.at !== end) throw new PipelineError('SOURCE_READ_FAILED', `the native column reader's values of extra column ${JSON.stringify(name)} do not add up`);
-    c.pad();
-    extra.set(name, values);
-  }
-  if (!id) throw new PipelineError('SOURCE_READ_FAILED', 'the native column reader returned no id column');
-  for (let k = c.u32(); k > 0; k--) {
-    const col = c.u32();
-    const row = c.u32();
-    const v = c.value();
-    const name = columns[col];
-    if (col === 0) {
-      // An id of another type than INTEGER, converted as the JS reader does.
-      id[row] = typeof v === 'number' ? v : Number(v);
-      continue;
+    for (let k = c.u32(); k > 0; k--) {
+      const row = at + c.u32();
+      const len = c.u32();
+      const t = c.text(c.at, c.at + len, false);
+      c.at += len;
+      rawBytes += t.length;
+      let ms = canonicalEventMs(t);
+      if (ms === undefined) {
+        const secs = this.#slowEventTime(t);
+        ms = typeof secs === 'number' ? Math.round(secs * 1000) : NaN;
+      }
+      this.#eventMs[row] = ms;
     }
-    if (typeof v === 'string') rawBytes += v.length;
-    let m = irregular.get(name);
-    if (!m) irregular.set(name, (m = new Map()));
-    m.set(row, v);
+    this.#n += n;
+    this.#rawBytes += rawBytes;
   }
-  for (let k = c.u32(); k > 0; k--) {
-    const row = c.u32();
-    const len = c.u32();
-    const t = c.text(c.at, c.at + len, false);
-    c.at += len;
-    rawBytes += t.length;
-    let ms = canonicalEventMs(t);
-    if (ms === undefined) {
-      const secs = slowEventTime(t);
-      ms = typeof secs === 'number' ? Math.round(secs * 1000) : NaN;
+
+  /** Rows added so far. */
+  get length(): number {
+    return this.#n;
+  }
+
+  /** The id of the last row added (NaN before any). */
+  get lastId(): number {
+    return this.#n > 0 ? this.#id[this.#n - 1] : NaN;
+  }
+
+  finish(): ColumnarBatch {
+    const n = this.#n;
+    const { columns, extras } = this.#plan;
+    const numeric: Partial<Record<NumericColumn, Float64Array>> = {};
+    const text: Partial<Record<TextColumn, DictColumn>> = {};
+    for (let col = 0; col < columns.length; col++) {
+      const name = columns[col];
+      if (name === 'id' || name === 'timestamp') continue;
+      if (KIND.get(name) === 'text') text[name as TextColumn] = { codes: this.#codes[col].subarray(0, n), values: this.#values[col] };
+      else numeric[name as NumericColumn] = this.#numeric[col].subarray(0, n);
     }
-    eventMs![row] = ms;
+    const extra = new Map<string, StoredValue[]>();
+    extras.forEach((name, e) => extra.set(name, this.#extra[e]));
+    return {
+      length: n,
+      columns,
+      extra,
+      id: this.#id.subarray(0, n),
+      eventMs: this.#eventMs.subarray(0, n),
+      timestampText: this.#ts,
+      numeric,
+      text,
+      irregular: this.#irregular,
+      rawBytes: this.#rawBytes,
+    };
   }
-  if (!eventMs) eventMs = new Float64Array(n).fill(NaN);
-  return { length: n, columns, extra, id, eventMs, timestampText, numeric, text, irregular, rawBytes };
 }
 
-/**
- * Distinct byte strings that decode to one string (invalid UTF-8 becomes U+FFFD) are one value
- * to the JS reader, which keys its dictionary by the decoded text: merged here the same way,
- * keeping first-seen order.
- */
-function mergeEqual(codes: Int32Array, values: string[]): string[] {
-  const first = new Map<string, number>();
-  const remap = new Int32Array(values.length);
-  const out: string[] = [];
-  let merged = false;
-  for (let k = 0; k < values.length; k++) {
-    const seen = first.get(values[k]);
-    if (seen === undefined) {
-      first.set(values[k], out.length);
-      remap[k] = out.length;
-      out.push(values[k]);
-    } else {
-      remap[k] = seen;
-      merged = true;
-    }
-  }
-  if (!merged) return values;
-  for (let r = 0; r < codes.length; r++) if (codes[r] >= 0) codes[r] = remap[codes[r]];
-  return out;
-}
+const EMPTY_F64 = new Float64Array(0);
+const EMPTY_I32 = new Int32Array(0);
