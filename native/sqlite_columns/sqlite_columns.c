@@ -460,7 +460,20 @@ static void final(sqlite3_context *ctx) {
     free_state(s);
     return;
   }
+  /* The BLOB's exact size (an upper bound by the padding) first, so it is allocated once, not doubled up to twice its size. */
+  size_t size = 24 + 8 + s->irregular.len + 8 + s->odd_times.len + 8;
+  for (int c = 0; c < s->ncols; c++) {
+    const Column *col = &s->cols[c];
+    size += col->values.len + 16;
+    if (col->kind == 's') size += 16 + col->dict.starts.len + 4 + col->dict.hits.len + col->dict.bytes.len + 8;
+    if (col->kind == 't') size += col->ts_starts.len + 4 + col->ts_text.len + col->ts_bytes.len + 8;
+  }
   Buf out = {0};
+  if (!reserve(&out, size)) {
+    free_state(s);
+    sqlite3_result_error_nomem(ctx);
+    return;
+  }
   uint32_t flags = s->ts_ascii ? 1u : 0u;
   int ok = put_u32(&out, MAGIC) && put_u32(&out, s->rows) && put_u32(&out, (uint32_t)s->ncols) && put_u32(&out, flags) && put_f64(&out, s->raw_bytes);
   for (int c = 0; c < s->ncols && ok; c++) {
@@ -483,6 +496,13 @@ static void final(sqlite3_context *ctx) {
       default:
         ok = put(&out, col->values.p, col->values.len);
     }
+    /* Each column's memory goes as soon as it is in the BLOB: the two are not all held at once. */
+    free(col->values.p);
+    col->values = (Buf){0};
+    free(col->dict.bytes.p);
+    col->dict.bytes = (Buf){0};
+    free(col->ts_bytes.p);
+    col->ts_bytes = (Buf){0};
   }
   ok = ok && put_u32(&out, s->irregular_count) && put(&out, s->irregular.p, s->irregular.len) && put_u32(&out, s->odd_count) &&
        put(&out, s->odd_times.p, s->odd_times.len);

@@ -29,10 +29,10 @@ export interface ReaderOptions {
 /**
  * Rows per BLOB of the native reader. A read of 50k rows in one BLOB held it three times at once
  * (SQLite's result, better-sqlite3's copy, the batch's columns): ≈ 50 MB a worker, which took a
- * 10M-row enriched drain from 280 to 335 MiB. In pieces of 8k rows a piece is ≈ 3 MB, decoded
+ * 10M-row enriched drain from 280 to 335 MiB. In pieces of 4k rows a piece is ≈ 1.4 MB, decoded
  * straight into the batch's columns (NativeBatchBuilder), for a few statements more.
  */
-export const NATIVE_CHUNK_ROWS = 8192;
+export const NATIVE_CHUNK_ROWS = 4096;
 
 type Kind = 'int' | 'real' | 'text' | 'extra';
 const KIND = new Map<string, Kind>(READING_COLUMNS.map((c) => [c.name, c.kind]));
