@@ -21,7 +21,7 @@
  *   t  the timestamp, text kept    T  the timestamp, event time only
  *   x  a column outside the contract (values as stored)
  *
- * The BLOB (little-endian; the JS side, native-columns.ts, is its one reader):
+ * The BLOB (native byte order: it is read in the process that wrote it, by native-columns.ts):
  *   header   u32 magic 'ELC1', u32 rows, u32 columns, u32 flags (bit 0: every kept timestamp is ASCII),
  *            f64 raw bytes counted here (strings JS decodes are counted by JS)
  *   then per column, in layout order, each part padded to 8 bytes:

@@ -47,7 +47,8 @@ const ident = (name: string) => `"${name.replaceAll('"', '""')}"`;
  * Reads `sensor_readings` by `id` cursor into {@link ColumnarBatch}es.
  *
  * Where the native column reader is built (native-columns.ts: a SQLite extension packs a range's
- * columns into one BLOB in C), a read is one statement and one decode. Otherwise rows reach JS
+ * columns into BLOBs in C), a read is a few statements of 4096 rows in one read transaction,
+ * decoded straight into the batch. Otherwise rows reach JS
  * through one scalar SQL function called per row (`edgelake_fill`), which writes straight into
  * preallocated typed arrays: no row objects, no per-row arrays (~2.8× faster than
  * `.raw().iterate()`, shared/PERFORMANCE.md). Both make the same batch
@@ -73,7 +74,15 @@ export class SensorReader {
   readonly #nextId: Database.Statement;
   readonly #holder: { f: Filler | null } = { f: null };
   /** The native reader's plan and statements, when it reads natively. */
-  readonly #native: { plan: ColumnPlan; range: Database.Statement; page: Database.Statement; byIds: Database.Statement; chunk: number } | null = null;
+  readonly #native: {
+    plan: ColumnPlan;
+    range: Database.Statement;
+    page: Database.Statement;
+    byIds: Database.Statement;
+    chunk: number;
+    /** Runs a read's statements in one read transaction: one snapshot per batch, as when one statement read it. */
+    snapshot: (read: () => ColumnarBatch) => ColumnarBatch;
+  } | null = null;
   #unreadable: bigint | null = null;
 
   constructor(opts: ReaderOptions) {
@@ -119,6 +128,7 @@ export class SensorReader {
       this.#native = {
         plan,
         chunk,
+        snapshot: this.#db.transaction((read: () => ColumnarBatch) => read()),
         range: this.#db.prepare(`SELECT ${pack} FROM sensor_readings WHERE id > ? AND id <= ?`).pluck(),
         page: this.#db.prepare(`SELECT ${pack} FROM (SELECT ${cols} FROM sensor_readings WHERE id > ? AND id <= ? ORDER BY id LIMIT ?)`).pluck(),
         byIds: this.#db.prepare(`SELECT ${pack} FROM (SELECT ${cols} FROM sensor_readings WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id)`).pluck(),
@@ -211,9 +221,17 @@ export class SensorReader {
     }
   }
 
-  /** {@link read} through the native reader, in pieces of at most `chunk` rows, into one batch. */
+  /**
+   * {@link read} through the native reader, in pieces of at most `chunk` rows, into one batch; the
+   * pieces of one read share a snapshot (a writer's commit between two of them is not half seen).
+   */
   #readNativeRange(afterId: number, limit: number, untilId: number): ColumnarBatch {
-    const { plan, range, page, chunk } = this.#native!;
+    const { plan, range, page, chunk, snapshot } = this.#native!;
+    if (untilId - afterId <= chunk) return this.#readNativePieces(afterId, limit, untilId, plan, range, page, chunk);
+    return snapshot(() => this.#readNativePieces(afterId, limit, untilId, plan, range, page, chunk));
+  }
+
+  #readNativePieces(afterId: number, limit: number, untilId: number, plan: ColumnPlan, range: Database.Statement, page: Database.Statement, chunk: number): ColumnarBatch {
     const failed = `reading sensor_readings after id ${afterId} failed`;
     if (untilId - afterId <= limit) {
       // At most `limit` ids: pieces of `chunk` ids, each a plain range scan.
