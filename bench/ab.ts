@@ -7,6 +7,8 @@
  *
  * A build is a checkout with `npm run build` done, e.g. the parent commit in a worktree:
  *   git worktree add /tmp/base HEAD~1 && (cd /tmp/base && ln -s "$PWD/../node_modules" . ; npm run build)
+ * A side may add environment to its runs, `<root>::K=V[,K=V]`: one build two ways, e.g. the native reader
+ * against better-sqlite3: `bench/ab.ts . .::EDGELAKE_READER=js validated <db>`.
  * Run: node --import tsx bench/ab.ts <rootA> <rootB> <stage> <sensor db> [pairs=3] [-- more run flags]
  * (a 1M-row db: node --import tsx bench/e2e-phase.ts simulate /tmp/e2e1m.db 1000000)
  */
@@ -18,12 +20,27 @@ import { join, resolve } from 'node:path';
 const sep = process.argv.indexOf('--');
 const positional = process.argv.slice(2, sep < 0 ? undefined : sep);
 const extra = sep < 0 ? [] : process.argv.slice(sep + 1);
-const [rootA, rootB, stage, db, pairsArg] = positional;
-if (!rootA || !rootB || !stage || !db) {
+const [sideA, sideB, stage, db, pairsArg] = positional;
+if (!sideA || !sideB || !stage || !db) {
   console.error('usage: node --import tsx bench/ab.ts <rootA> <rootB> <stage> <sensor db> [pairs=3] [-- more run flags]');
   process.exit(2);
 }
 const pairs = Number(pairsArg ?? 3);
+/** `<root>` or `<root>::K=V[,K=V]`: the build and the environment its runs add. */
+function parseSide(spec: string): { root: string; env: Record<string, string> } {
+  const [root, vars] = spec.split('::');
+  const env: Record<string, string> = {};
+  for (const kv of vars ? vars.split(',') : []) {
+    const i = kv.indexOf('=');
+    if (i <= 0) throw new Error(`bad environment ${JSON.stringify(kv)} in ${JSON.stringify(spec)}: want K=V`);
+    env[kv.slice(0, i)] = kv.slice(i + 1);
+  }
+  return { root, env };
+}
+const A = parseSide(sideA);
+const B = parseSide(sideB);
+const rootA = A.root;
+const rootB = B.root;
 const cli = (root: string) => join(resolve(root), 'build', 'cli', 'main.js');
 for (const root of [rootA, rootB]) if (!existsSync(cli(root))) throw new Error(`${cli(root)} is missing: run \`npm run build\` in ${root}`);
 
@@ -38,12 +55,12 @@ interface Run {
   readonly rssMiB: number;
 }
 
-function once(root: string): Promise<Run> {
+function once({ root, env }: { root: string; env: Record<string, string> }): Promise<Run> {
   const dir = mkdtempSync(join(tmpdir(), 'edgelake-ab-'));
   const args = ['--import', USAGE, cli(root), 'run', '--db', db, '--state-db', join(dir, 'state.db'), '--lake', join(dir, 'lake'), '--once', '--type', stage, '--no-progress', '--node-id', 'bench', ...extra];
   const t0 = performance.now();
   return new Promise<Run>((done, fail) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NODE_NO_WARNINGS: '1' } });
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NODE_NO_WARNINGS: '1', ...env } });
     let err = '';
     child.stderr.on('data', (b: Buffer) => (err += b.toString('utf8')));
     child.on('error', fail);
@@ -62,7 +79,7 @@ const show = (r: Run) => `${r.seconds.toFixed(2)} s, ${r.cpu.toFixed(2)} CPU-s, 
 for (let p = 1; p <= pairs; p++) {
   // Alternate which goes first, so neither always runs on a cooler machine.
   for (const side of p % 2 ? (['A', 'B'] as const) : (['B', 'A'] as const)) {
-    const r = await once(side === 'A' ? rootA : rootB);
+    const r = await once(side === 'A' ? A : B);
     runs[side].push(r);
     console.log(`pair ${p} ${side}: ${show(r)}`);
   }
@@ -70,5 +87,5 @@ for (let p = 1; p <= pairs; p++) {
 const range = (xs: number[], d: number) => `${Math.min(...xs).toFixed(d)}–${Math.max(...xs).toFixed(d)}`;
 for (const side of ['A', 'B'] as const) {
   const rs = runs[side];
-  console.log(`${side} (${side === 'A' ? rootA : rootB}): ${range(rs.map((r) => r.seconds), 2)} s, ${range(rs.map((r) => r.cpu), 2)} CPU-s, ${range(rs.map((r) => r.rssMiB), 0)} MiB peak, ${stage}, ${pairs} runs`);
+  console.log(`${side} (${side === 'A' ? sideA : sideB}): ${range(rs.map((r) => r.seconds), 2)} s, ${range(rs.map((r) => r.cpu), 2)} CPU-s, ${range(rs.map((r) => r.rssMiB), 0)} MiB peak, ${stage}, ${pairs} runs`);
 }
