@@ -11,6 +11,20 @@ export interface DictColumn {
 }
 
 /**
+ * The code of text `v` in a dictionary being built (`index`: value → code, `values`: by code),
+ * added when new: codes in first-seen order, as every reader numbers them.
+ */
+export function dictCode(index: Map<string, number>, values: string[], v: string): number {
+  let code = index.get(v);
+  if (code === undefined) {
+    code = values.length;
+    index.set(v, code);
+    values.push(v);
+  }
+  return code;
+}
+
+/**
  * The unit every stage, kernel and sink shares: one bounded slice of `sensor_readings`,
  * in ascending `id` order, held column by column.
  *

@@ -1,4 +1,4 @@
-import type { ColumnarBatch, DictColumn, StoredValue } from '../batch.ts';
+import { dictCode, type ColumnarBatch, type DictColumn, type StoredValue } from '../batch.ts';
 import type { ColumnName, NumericColumn, TextColumn } from './schema.ts';
 
 /**
@@ -60,15 +60,7 @@ function joinDict(cols: readonly DictColumn[], n: number): DictColumn {
   const codes = new Int32Array(n);
   let at = 0;
   for (const c of cols) {
-    const map = c.values.map((v) => {
-      let code = index.get(v);
-      if (code === undefined) {
-        code = values.length;
-        index.set(v, code);
-        values.push(v);
-      }
-      return code;
-    });
+    const map = c.values.map((v) => dictCode(index, values, v));
     const src = c.codes;
     for (let i = 0; i < src.length; i++) {
       const k = src[i];

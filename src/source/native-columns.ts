@@ -13,7 +13,7 @@
 import Database from 'better-sqlite3';
 import { endianness } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import type { ColumnarBatch, DictColumn, StoredValue } from '../batch.ts';
+import { dictCode, type ColumnarBatch, type DictColumn, type StoredValue } from '../batch.ts';
 import { ConfigError, PipelineError } from '../errors.ts';
 import { canonicalEventMs } from './event-time.ts';
 import { READING_COLUMNS, type ColumnName, type NumericColumn, type TextColumn } from './schema.ts';
@@ -275,13 +275,7 @@ export class NativeBatchBuilder {
         for (let k = 0; k < count; k++) {
           const v = c.text(base + starts[k], base + starts[k + 1], ascii);
           rawBytes += hits[k] * v.length;
-          let code = dict.get(v);
-          if (code === undefined) {
-            code = values.length;
-            dict.set(v, code);
-            values.push(v);
-          }
-          remap[k] = code;
+          remap[k] = dictCode(dict, values, v);
         }
         const out = this.#codes[col];
         for (let r = 0; r < n; r++) {

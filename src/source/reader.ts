@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { ColumnarBatch, DictColumn, StoredValue } from '../batch.ts';
+import { dictCode, type ColumnarBatch, type DictColumn, type StoredValue } from '../batch.ts';
 import { PipelineError } from '../errors.ts';
 import { READING_COLUMNS, type ColumnName, type NumericColumn, type TextColumn } from './schema.ts';
 import { canonicalEventMs } from './event-time.ts';
@@ -374,14 +374,7 @@ class Filler {
 
   /** The dictionary code of text `v` in column `c`, added when new. */
   code(c: number, v: string): number {
-    const dict = this.dicts[c];
-    let code = dict.get(v);
-    if (code === undefined) {
-      code = this.dictValues[c].length;
-      dict.set(v, code);
-      this.dictValues[c].push(v);
-    }
-    return code;
+    return dictCode(this.dicts[c], this.dictValues[c], v);
   }
 
   /** Keeps a value whose stored type is not the column's declared one, as stored. */

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import type { ColumnarBatch, DictColumn, StoredValue } from '../batch.ts';
+import { dictCode, type ColumnarBatch, type DictColumn, type StoredValue } from '../batch.ts';
 import { PipelineError } from '../errors.ts';
 import { READING_COLUMNS, type ColumnName, type NumericColumn, type TextColumn } from './schema.ts';
 
@@ -194,13 +194,7 @@ export function buildBatch(rows: readonly LakeRow[], opts: BuildOptions = {}): C
             if (keepTs) timestampText!.push(v);
             continue;
           }
-          let code = dict.get(v);
-          if (code === undefined) {
-            code = values.length;
-            dict.set(v, code);
-            values.push(v);
-          }
-          codes[r] = code;
+          codes[r] = dictCode(dict, values, v);
         } else {
           if (isTs) {
             if (keepTs) timestampText!.push(null);
