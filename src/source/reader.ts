@@ -65,10 +65,9 @@ export class SensorReader {
   readonly #columns: ColumnName[];
   readonly #extras: string[];
   readonly #keepTs: boolean;
-  readonly #page: Database.Statement;
-  readonly #range: Database.Statement;
   readonly #eventTime: Database.Statement;
-  readonly #byIds: Database.Statement;
+  /** The better-sqlite3 path's statements (its row function fills `#holder.f`), when it does not read natively. */
+  readonly #js: { range: Database.Statement; page: Database.Statement; byIds: Database.Statement } | null = null;
   readonly #maxId: Database.Statement;
   readonly #maxSafeId: Database.Statement;
   readonly #nextId: Database.Statement;
@@ -97,8 +96,6 @@ export class SensorReader {
     this.#extras = [...(opts.extras ?? [])];
     this.#keepTs = (opts.keepTimestampText ?? true) && this.#columns.includes('timestamp');
     const cols = [...this.#columns, ...this.#extras].map(ident).join(', ');
-    const fn = `edgelake_fill_${process.pid}_${nextReaderId++}`;
-    this.#db.function(fn, { deterministic: false, varargs: false }, rowFunction(this.#holder, this.#columns, this.#extras.length, this.#keepTs));
     // Only text starting with a real calendar date is parsed: SQLite's date functions also accept
     // `now`, a bare `HH:MM` (→ 2000-01-01) and numeric text (a Julian day), and roll an impossible
     // day over (2025-02-30 → 2025-03-02), which would place garbage in a made-up hour. Only days
@@ -109,17 +106,6 @@ export class SensorReader {
          THEN unixepoch(${ts}, 'subsec') END`;
     // The event time of canonical timestamps is parsed in JS (event-time.ts); SQLite is asked only for other shapes.
     this.#eventTime = this.#db.prepare(`SELECT ${eventTime('t')} FROM (SELECT ? AS t)`).pluck();
-    // A range of at most `limit` ids needs no LIMIT: without the sub-select SQLite feeds the rows straight
-    // from the table b-tree, in id order, ~1.2 µs a row cheaper.
-    this.#range = this.#db.prepare(`SELECT count(${fn}(${cols})) FROM sensor_readings WHERE id > ? AND id <= ?`);
-    this.#page = this.#db.prepare(
-      `SELECT count(${fn}(${cols}))
-       FROM (SELECT ${cols} FROM sensor_readings WHERE id > ? AND id <= ? ORDER BY id LIMIT ?)`,
-    );
-    this.#byIds = this.#db.prepare(
-      `SELECT count(${fn}(${cols}))
-       FROM (SELECT ${cols} FROM sensor_readings WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id)`,
-    );
     if ((opts.native ?? true) && loadColumnsExtension(this.#db)) {
       const plan = columnPlan(this.#columns, this.#extras, this.#keepTs);
       const pack = `edgelake_columns('${plan.layout}', ${cols})`;
@@ -132,6 +118,17 @@ export class SensorReader {
         range: this.#db.prepare(`SELECT ${pack} FROM sensor_readings WHERE id > ? AND id <= ?`).pluck(),
         page: this.#db.prepare(`SELECT ${pack} FROM (SELECT ${cols} FROM sensor_readings WHERE id > ? AND id <= ? ORDER BY id LIMIT ?)`).pluck(),
         byIds: this.#db.prepare(`SELECT ${pack} FROM (SELECT ${cols} FROM sensor_readings WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id)`).pluck(),
+      };
+    } else {
+      const fn = `edgelake_fill_${process.pid}_${nextReaderId++}`;
+      this.#db.function(fn, { deterministic: false, varargs: false }, rowFunction(this.#holder, this.#columns, this.#extras.length, this.#keepTs));
+      const fill = `count(${fn}(${cols}))`;
+      this.#js = {
+        // A range of at most `limit` ids needs no LIMIT: without the sub-select SQLite feeds the rows straight
+        // from the table b-tree, in id order, ~1.2 µs a row cheaper.
+        range: this.#db.prepare(`SELECT ${fill} FROM sensor_readings WHERE id > ? AND id <= ?`),
+        page: this.#db.prepare(`SELECT ${fill} FROM (SELECT ${cols} FROM sensor_readings WHERE id > ? AND id <= ? ORDER BY id LIMIT ?)`),
+        byIds: this.#db.prepare(`SELECT ${fill} FROM (SELECT ${cols} FROM sensor_readings WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id)`),
       };
     }
     this.#maxId = this.#db.prepare('SELECT max(id) FROM sensor_readings').pluck().safeIntegers(true);
@@ -189,7 +186,7 @@ export class SensorReader {
     }
     const fill = (this.#holder.f = new Filler(this.#columns, this.#extras, Math.max(1, ids.length), this.#keepTs, this.#eventTime));
     try {
-      this.#byIds.get(JSON.stringify(ids));
+      this.#js!.byIds.get(JSON.stringify(ids));
       this.#holder.f = null;
       return fill.finish();
     } catch (err) {
@@ -208,8 +205,8 @@ export class SensorReader {
     if (this.#native) return this.#readNativeRange(afterId, limit, untilId);
     const fill = (this.#holder.f = new Filler(this.#columns, this.#extras, limit, this.#keepTs, this.#eventTime));
     try {
-      if (untilId - afterId <= limit) this.#range.get(afterId, untilId);
-      else this.#page.get(afterId, untilId, limit);
+      if (untilId - afterId <= limit) this.#js!.range.get(afterId, untilId);
+      else this.#js!.page.get(afterId, untilId, limit);
       this.#holder.f = null;
       return fill.finish();
     } catch (err) {
@@ -226,12 +223,13 @@ export class SensorReader {
    * pieces of one read share a snapshot (a writer's commit between two of them is not half seen).
    */
   #readNativeRange(afterId: number, limit: number, untilId: number): ColumnarBatch {
-    const { plan, range, page, chunk, snapshot } = this.#native!;
-    if (untilId - afterId <= chunk) return this.#readNativePieces(afterId, limit, untilId, plan, range, page, chunk);
-    return snapshot(() => this.#readNativePieces(afterId, limit, untilId, plan, range, page, chunk));
+    const { chunk, snapshot } = this.#native!;
+    const read = () => this.#readNativePieces(afterId, limit, untilId);
+    return untilId - afterId <= chunk ? read() : snapshot(read);
   }
 
-  #readNativePieces(afterId: number, limit: number, untilId: number, plan: ColumnPlan, range: Database.Statement, page: Database.Statement, chunk: number): ColumnarBatch {
+  #readNativePieces(afterId: number, limit: number, untilId: number): ColumnarBatch {
+    const { plan, range, page, chunk } = this.#native!;
     const failed = `reading sensor_readings after id ${afterId} failed`;
     if (untilId - afterId <= limit) {
       // At most `limit` ids: pieces of `chunk` ids, each a plain range scan.
