@@ -16,6 +16,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { nodeFlagsOf } from './launch.ts';
 
 const sep = process.argv.indexOf('--');
 const positional = process.argv.slice(2, sep < 0 ? undefined : sep);
@@ -43,6 +44,8 @@ const rootA = A.root;
 const rootB = B.root;
 const cli = (root: string) => join(resolve(root), 'build', 'cli', 'main.js');
 for (const root of [rootA, rootB]) if (!existsSync(cli(root))) throw new Error(`${cli(root)} is missing: run \`npm run build\` in ${root}`);
+/** Each side runs with its own build's Node options (bench/launch.ts). */
+const flags = new Map([[rootA, await nodeFlagsOf(rootA)], [rootB, await nodeFlagsOf(rootB)]]);
 
 // The child reports its own CPU and peak RSS (worker threads included) as its last stderr line.
 const USAGE = `data:text/javascript,${encodeURIComponent(
@@ -57,7 +60,7 @@ interface Run {
 
 function once({ root, env }: { root: string; env: Record<string, string> }): Promise<Run> {
   const dir = mkdtempSync(join(tmpdir(), 'edgelake-ab-'));
-  const args = ['--import', USAGE, cli(root), 'run', '--db', db, '--state-db', join(dir, 'state.db'), '--lake', join(dir, 'lake'), '--once', '--type', stage, '--no-progress', '--node-id', 'bench', ...extra];
+  const args = [...flags.get(root)!, '--import', USAGE, cli(root), 'run', '--db', db, '--state-db', join(dir, 'state.db'), '--lake', join(dir, 'lake'), '--once', '--type', stage, '--no-progress', '--node-id', 'bench', ...extra];
   const t0 = performance.now();
   return new Promise<Run>((done, fail) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NODE_NO_WARNINGS: '1', ...env } });

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { SENSOR_READINGS_DDL } from '../src/source/schema.ts';
+import { NODE_FLAGS } from '../src/cli/node-flags.ts';
 
 const seconds = Number(process.argv[2] ?? 10);
 /** Extra `run` flags after the seconds, e.g. `--type aggregated` or `--read-threads 0`. */
@@ -70,7 +71,7 @@ if (process.argv[3] === '--writer') {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
   // The pipeline is its own process, as on a node: the receiver here never shares its event loop.
-  const cli = existsSync(new URL('../build/cli/main.js', import.meta.url)) ? ['build/cli/main.js'] : ['--import', 'tsx', 'src/cli/main.ts'];
+  const cli = existsSync(new URL('../build/cli/main.js', import.meta.url)) ? [...NODE_FLAGS, 'build/cli/main.js'] : ['--import', 'tsx', 'src/cli/main.ts'];
   const run = spawn(process.execPath, [...cli, 'run', '--db', dbPath, '--lake', join(dir, 'lake'), '--node-id', 'bench', '--no-progress', '--alert-rate-limit', '0', '--alert-webhook', `http://127.0.0.1:${port}/`, ...extra], {
     cwd: new URL('..', import.meta.url).pathname,
     stdio: ['ignore', 'inherit', 'inherit'],

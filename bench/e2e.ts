@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { InProcessResult } from './e2e-phase.ts';
 import { sampleThreads, WORKER_TID_HOOK, type ThreadCpu } from './thread-cpu.ts';
+import { NODE_FLAGS } from '../src/cli/node-flags.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = join(ROOT, 'build', 'cli', 'main.js');
@@ -221,7 +222,7 @@ async function runPhase(phase: Phase, db: string, attempt = ''): Promise<Row> {
     args.push(...(phase.args ?? []));
     const t0 = performance.now();
     let sampler: ReturnType<typeof sampleThreads> | null = null;
-    const r = await exec(['--import', USAGE_HOOK, CLI, ...args], env, (pid) => (sampler = sampleThreads(pid, `${usageFile}.tids`)));
+    const r = await exec([...NODE_FLAGS, '--import', USAGE_HOOK, CLI, ...args], env, (pid) => (sampler = sampleThreads(pid, `${usageFile}.tids`)));
     const cmdSeconds = (performance.now() - t0) / 1000;
     const threads = (sampler as ReturnType<typeof sampleThreads> | null)?.stop();
     // edgelake: 1,000,000 rows in 20 batches → 22 objects (118.2 MiB) in 13.13 s, 76,140 rows/s; …

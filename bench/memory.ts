@@ -8,6 +8,8 @@
  * This is how bench/README.md's seventh pass found the arenas; `bench:e2e` gives only the peak.
  *
  * Run: node --import tsx bench/memory.ts <root> <stage> <sensor db> [-- more run flags]
+ * (stage `s3:<stage>`: to a loopback s3rver started in this process, as bench:e2e's S3 phases,
+ * instead of a lake folder)
  * (root: a checkout with `npm run build` done, e.g. `.`; a 10M-row db: node --import tsx
  * bench/e2e-phase.ts simulate /tmp/e2e10m.db 10000000)
  */
@@ -15,6 +17,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { nodeFlagsOf } from './launch.ts';
 
 const sep = process.argv.indexOf('--');
 const [root, stage, db] = process.argv.slice(2, sep < 0 ? undefined : sep);
@@ -53,8 +56,18 @@ function snapshot(pid: number): Map<string, number> {
   return out;
 }
 
-const args = ['--import', HOOK, cli, 'run', '--db', db, '--state-db', join(dir, 'state.db'), '--lake', join(dir, 'lake'), '--once', '--type', stage, '--no-progress', '--node-id', 'bench', ...extra];
-const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NODE_NO_WARNINGS: '1' } });
+const toS3 = stage.startsWith('s3:');
+const env: Record<string, string | undefined> = { ...process.env, NODE_NO_WARNINGS: '1' };
+let destination = ['--lake', join(dir, 'lake')];
+let server: { endpoint: string; dispose(): Promise<void> } | null = null;
+if (toS3) {
+  const { startS3Server, S3RVER_CREDENTIALS } = await import('../test/helpers/s3server.ts');
+  server = await startS3Server();
+  destination = ['--s3-endpoint', server.endpoint, '--create-buckets'];
+  Object.assign(env, { AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey });
+}
+const args = [...(await nodeFlagsOf(root)), '--import', HOOK, cli, 'run', '--db', db, '--state-db', join(dir, 'state.db'), ...destination, '--once', '--type', stage.replace(/^s3:/, ''), '--no-progress', '--node-id', 'bench', ...extra];
+const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env });
 let stderr = '';
 child.stderr.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
 let peak = { total: 0, at: 0, kinds: new Map<string, number>() };
@@ -70,6 +83,7 @@ const timer = setInterval(() => {
 }, 300);
 const code = await new Promise<number | null>((done) => child.on('exit', done));
 clearInterval(timer);
+await server?.dispose();
 if (code !== 0) {
   console.error(`run exited ${code}\n${stderr.slice(-2000)}`);
   process.exit(1);

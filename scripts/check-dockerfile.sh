@@ -87,19 +87,20 @@ while IFS= read -r line; do
 done < <(instructions)
 
 [ -n "$entrypoint" ] || fail "no ENTRYPOINT"
-# ["node", "/app/build/cli/main.js"] → node <runtime>/build/cli/main.js
-main=$(printf '%s' "$entrypoint" | node -e 'const a = JSON.parse(require("fs").readFileSync(0, "utf8")); if (a[0] !== "node" || a.length !== 2) process.exit(1); console.log(a[1])') \
-  || fail "ENTRYPOINT $entrypoint is not [\"node\", \"<script>\"]"
+# ["node", "--flag", …, "/app/build/cli/main.js"] → node --flag … <runtime>/build/cli/main.js
+main=$(printf '%s' "$entrypoint" | node -e 'const a = JSON.parse(require("fs").readFileSync(0, "utf8")); if (a[0] !== "node" || a.length < 2 || !a.slice(1, -1).every((f) => f.startsWith("--"))) process.exit(1); console.log(a.at(-1))') \
+  || fail "ENTRYPOINT $entrypoint is not [\"node\", <--options>…, \"<script>\"]"
+read -r -a node_flags < <(printf '%s' "$entrypoint" | node -e 'console.log(JSON.parse(require("fs").readFileSync(0, "utf8")).slice(1, -1).join(" "))')
 script="$runtime/${main#"$workdir_seen"/}"
 [ -f "$script" ] || fail "ENTRYPOINT script $main is not in the runtime stage"
 [ ! -e "$runtime/node_modules/typescript" ] || fail "devDependencies left in the runtime image (npm prune --omit=dev did not run?)"
 
 cd "$work"
-NODE_ENV=production node "$script" --help > "$work/help.txt" || fail "edgelake --help from the runtime stage"
+NODE_ENV=production node "${node_flags[@]}" "$script" --help > "$work/help.txt" || fail "edgelake --help from the runtime stage"
 grep -q 'edgelake' "$work/help.txt" || fail "--help printed no usage"
-NODE_ENV=production node "$script" simulate --db "$work/s.db" --rows 2000 --seed 1 > /dev/null 2>&1 || fail "edgelake simulate from the runtime stage"
+NODE_ENV=production node "${node_flags[@]}" "$script" simulate --db "$work/s.db" --rows 2000 --seed 1 > /dev/null 2>&1 || fail "edgelake simulate from the runtime stage"
 # EDGELAKE_GZIP=igzip: the image's gzip must be igzip's (an addon that does not load is an error, not zlib).
-NODE_ENV=production EDGELAKE_GZIP=igzip node "$script" run --once --type enriched --db "$work/s.db" --lake "$work/lake" --node-id docker-check --no-progress > "$work/run.txt" 2>&1 \
+NODE_ENV=production EDGELAKE_GZIP=igzip node "${node_flags[@]}" "$script" run --once --type enriched --db "$work/s.db" --lake "$work/lake" --node-id docker-check --no-progress > "$work/run.txt" 2>&1 \
   || { cat "$work/run.txt"; fail "edgelake run --once --type enriched from the runtime stage"; }
 objects=$(find "$work/lake" -name '*.jsonl.gz' | wc -l)
 [ "$objects" -gt 0 ] || fail "the runtime stage's run wrote no objects"

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { parseCommandLine } from '../src/cli/args.ts';
 import { parseReprocessOptions } from '../src/reprocess/options.ts';
 import { parsePipelineType } from '../src/state/pipeline-types.ts';
+import { NODE_FLAGS } from '../src/cli/node-flags.ts';
 import { JobSchema, OPERATORS, constraintMatches, effectiveCount, envNameProblem, nodeRefusals, pathMatch, type Job } from './helpers/bacalhau-model.ts';
 import { parseYaml, type YamlValue } from './helpers/yaml.ts';
 
@@ -40,7 +41,7 @@ for (const file of SPECS) {
   test(`${file} passes Bacalhau's submission rules, uses no deprecated form, and its command line is edgelake's`, () => {
     const spec = load(file);
     const task = spec.Tasks[0];
-    assert.deepEqual(task.Engine.Params.Entrypoint, ['node', '/app/build/cli/main.js'], 'the image entry point of the Dockerfile');
+    assert.deepEqual(task.Engine.Params.Entrypoint, ['node', ...NODE_FLAGS, '/app/build/cli/main.js'], 'the image entry point of the Dockerfile, with edgelake\'s Node options');
     for (const s of task.InputSources ?? []) assert.equal(s.Source.Type, 'local', 'localDirectory is deprecated');
     assert.ok(task.Network, 'networking is stated, not left to the node');
     assert.notEqual(task.Network!.Type, 'Full', 'Full is deprecated (host networking)');
@@ -217,7 +218,8 @@ test('env names follow Bacalhau\'s ValidateEnvVars', () => {
 test('the Dockerfile entry point is the one the job specs override with', () => {
   const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
   assert.match(dockerfile, /^FROM node:20-bookworm-slim/m);
-  assert.match(dockerfile, /ENTRYPOINT \["node", "\/app\/build\/cli\/main\.js"\]/);
+  const entry = /^ENTRYPOINT (.+)$/m.exec(dockerfile);
+  assert.deepEqual(entry && JSON.parse(entry[1]), ['node', ...NODE_FLAGS, '/app/build/cli/main.js']);
   assert.match(dockerfile, /npm ci/);
   assert.match(dockerfile, /npm run build/);
   assert.match(dockerfile, /docker buildx build --platform linux\/amd64,linux\/arm64/);

@@ -3,6 +3,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
+import { NODE_FLAGS } from '../cli/node-flags.ts';
 import { workerExecArgv } from '../pool/exec-argv.ts';
 
 /**
@@ -12,11 +13,11 @@ import { workerExecArgv } from '../pool/exec-argv.ts';
  * demo runs from: the compiled build under `npm start`, the sources through tsx in development.
  */
 
-/** `node [loader options] <cli> ` of the CLI this module belongs to. */
+/** `node [edgelake's Node options] [loader options] <cli>` of the CLI this module belongs to. */
 export function cliArgv(): string[] {
   const self = fileURLToPath(import.meta.url);
   const entry = fileURLToPath(new URL(`../cli/main${extname(self)}`, import.meta.url));
-  return [...workerExecArgv(entry), entry];
+  return [...NODE_FLAGS, ...workerExecArgv(entry), entry];
 }
 
 /** How a child ended. */

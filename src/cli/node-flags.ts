@@ -1,0 +1,16 @@
+/**
+ * The Node options every launch of edgelake carries: the `#!` line of src/cli/main.ts (what `npx
+ * edgelake` runs), the Dockerfile's ENTRYPOINT, the Bacalhau jobs' Entrypoint, `npm start` and
+ * the demo's nodes (test/node-flags.test.ts holds them together). `node build/cli/main.js`
+ * without them works the same, with more memory.
+ *
+ * `--max-semi-space-size=4` caps V8's young generation at 4 MiB a semi-space (the default grows
+ * to 16). The main thread of a run receives every batch's columns and bodies from the workers and
+ * drops them soon after; with the default, V8 let its young generation grow to 16–29 MiB, and the
+ * dead ArrayBuffers those objects keep alive waited for a rarer scavenge. The flag is process-wide,
+ * but the workers' young generation measured 8 MiB with it as without (bench/memory.ts). V8 reads
+ * it only when an isolate is made, never later (v8.setFlagsFromString comes too late for the main
+ * thread), which is why the options live at the launch and not in code. bench/README.md, ninth
+ * pass, has the pairs that chose it.
+ */
+export const NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4'];
