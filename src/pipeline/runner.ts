@@ -8,6 +8,7 @@ import { fileIdentity, sourceAnchor } from '../source/open.ts';
 import { MIN_POOLED_IDS, type BatchReader, type ReaderFactory } from '../source/pooled-reader.ts';
 import { tableColumns } from '../source/table.ts';
 import { nodeKeyPart, type BucketStage } from '../sink/key.ts';
+import { releaseBodies } from '../sink/bodies.ts';
 import type { Sink } from '../sink/types.ts';
 import { createStage, type StageEnv } from '../stages/index.ts';
 import type { BatchContext, Stage, StageOutput } from '../stages/types.ts';
@@ -57,6 +58,8 @@ interface Ready {
   readonly output: Promise<StageOutput>;
   /** Stage state after this batch, as stored with the checkpoint (JSON of StoredStageState) or null. */
   readonly state: Promise<string | null>;
+  /** Called once the batch is committed: frees what only its commit needed (a worker's bodies). */
+  readonly committed?: (output: StageOutput) => void;
 }
 
 /** How many batches may be in flight: one uploading while the next is read and compressed. */
@@ -541,7 +544,7 @@ export class Runner {
       const intent: PendingBatch = pending ?? { ...proto, batchId: `${this.#env.nodeId}-${type}-${batch.id[0]}-${lastId}`, lastId };
       const pk = { ...(await parked) };
       delete pk[type];
-      return { intent, firstId: batch.id[0], recordsIn: batch.length, rawBytes: batch.rawBytes, eventMs: batch.eventMs, output: Promise.resolve(output), state: Promise.resolve(storedText(null, null, pk)) };
+      return { intent, firstId: batch.id[0], recordsIn: batch.length, rawBytes: batch.rawBytes, eventMs: batch.eventMs, output: Promise.resolve(output), state: Promise.resolve(storedText(null, null, pk)), committed: (o) => releaseBodies(o.objects) };
     });
     this.#active = null;
     void ready.catch(() => {});
@@ -682,6 +685,7 @@ export class Runner {
     this.#committed = { stageState, anchor };
     this.#checkpointAt = intent.lastId;
     crashPoint('batch-committed');
+    r.committed?.(output);
     this.#count({ type: intent.type, batchId: intent.batchId, firstId: p.firstId, lastId: intent.lastId, records: p.recordsIn, objects: output.objects.length, bytes, recordsOut: output.recordsOut, durationMs: processingMs });
   }
 

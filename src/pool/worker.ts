@@ -8,6 +8,7 @@
 // loaded that way cannot dynamically import TypeScript.
 import { alertRecordsTask } from './alert-records.ts';
 import { batchBuffers } from '../batch.ts';
+import { ownedBodyBuffers } from '../sink/bodies.ts';
 import { readColumnsRange } from './read-columns.ts';
 import { runStageTask } from './stage-run.ts';
 import { moveWith, taskRunner } from './thread.ts';
@@ -22,8 +23,7 @@ export const run = taskRunner<PoolTask>({
   stage: async (task, k) => {
     const r = await runStageTask(task, k);
     // Only bodies that own their whole ArrayBuffer move: a small Buffer may sit in Node's shared pool, which must stay here.
-    const bodies = r.output.objects.filter((o) => o.body.byteOffset === 0 && o.body.byteLength === o.body.buffer.byteLength).map((o) => o.body.buffer).filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
-    return moveWith(r, [...batchBuffers(r.batch), ...bodies]);
+    return moveWith(r, [...batchBuffers(r.batch), ...ownedBodyBuffers(r.output.objects)]);
   },
   alertRecords: (task, k) => alertRecordsTask(task, k),
 });
