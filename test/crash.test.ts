@@ -8,9 +8,12 @@ import { tempDir } from './helpers/tmp.ts';
 import { checkpointId, query } from './helpers/sensor-db.ts';
 import { INGESTION_BUCKET, METRICS_BUCKET, exactlyOnceProblems, isNodeManifest, listLakeFiles, readLake } from './helpers/lake.ts';
 
-// 28 batches of 5000: the 6 kills land ~50k rows here (at most ~100k on a machine twice as fast),
-// so they always interrupt the work, and the rerun and the proof do not spend their time on more.
-const ROWS = 140_000;
+// 48 batches of 5000: the 6 kills land ~50k rows in on a busy machine and up to ~120k on a quiet
+// one (a run writes ~200k rows/s there: a 400 ms wait once let one run get 70k rows further), so
+// they always interrupt the work, and the rerun and the proof do not spend their time on more.
+const ROWS = 240_000;
+/** Longest wait after an object appears before the odd kills: ≈ 30k rows at a quiet machine's pace. */
+const MAX_WAIT_MS = 150;
 const KILLS = 6;
 
 /** Objects (final names) in the ingestion bucket right now. */
@@ -41,7 +44,7 @@ test('SIGKILL at random moments during run --once never loses or duplicates a ro
     // Half the kills land right after an object appears (between upload and checkpoint is likely),
     // the other half a random while after the first new object (anywhere in read/encode/upload/commit).
     await objectsAppear(lake, before, run.exited);
-    if (i % 2 === 1) await delay(Math.floor(Math.random() * 400));
+    if (i % 2 === 1) await delay(Math.floor(Math.random() * MAX_WAIT_MS));
     run.child.kill('SIGKILL');
     const r = await run.exited;
     const cp = checkpointId(db);
