@@ -34,7 +34,7 @@ test('the demo starts its nodes with them, before the loader options and the CLI
 });
 
 test('node accepts them, and the main thread\'s young generation stays within the cap while it allocates', () => {
-  // Half the cap would do for a pass; the default grows to 16 MiB a semi-space under this load.
+  // new_space's size counts both semi-spaces; by default they grow to 16 MiB each under this load.
   const script = `
     const v8 = require('node:v8'); let keep = [], most = 0;
     for (let i = 0; i < 2e6; i++) { keep.push({ i, s: 'x' + i }); if (keep.length > 200000) keep = [];

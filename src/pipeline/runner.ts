@@ -59,7 +59,7 @@ interface Ready {
   /** Stage state after this batch, as stored with the checkpoint (JSON of StoredStageState) or null. */
   readonly state: Promise<string | null>;
   /** Called once the batch is committed: frees what only its commit needed (a worker's bodies). */
-  readonly committed?: (output: StageOutput) => void;
+  readonly committed?: () => void;
 }
 
 /** How many batches may be in flight: one uploading while the next is read and compressed. */
@@ -544,7 +544,7 @@ export class Runner {
       const intent: PendingBatch = pending ?? { ...proto, batchId: `${this.#env.nodeId}-${type}-${batch.id[0]}-${lastId}`, lastId };
       const pk = { ...(await parked) };
       delete pk[type];
-      return { intent, firstId: batch.id[0], recordsIn: batch.length, rawBytes: batch.rawBytes, eventMs: batch.eventMs, output: Promise.resolve(output), state: Promise.resolve(storedText(null, null, pk)), committed: (o) => releaseBodies(o.objects) };
+      return { intent, firstId: batch.id[0], recordsIn: batch.length, rawBytes: batch.rawBytes, eventMs: batch.eventMs, output: Promise.resolve(output), state: Promise.resolve(storedText(null, null, pk)), committed: () => releaseBodies(output.objects) };
     });
     this.#active = null;
     void ready.catch(() => {});
@@ -685,7 +685,7 @@ export class Runner {
     this.#committed = { stageState, anchor };
     this.#checkpointAt = intent.lastId;
     crashPoint('batch-committed');
-    r.committed?.(output);
+    r.committed?.();
     this.#count({ type: intent.type, batchId: intent.batchId, firstId: p.firstId, lastId: intent.lastId, records: p.recordsIn, objects: output.objects.length, bytes, recordsOut: output.recordsOut, durationMs: processingMs });
   }
 
