@@ -10,6 +10,7 @@
  * A side may add environment to its runs, `<root>::K=V[,K=V]`: one build two ways, e.g. the native reader
  * against better-sqlite3: `bench/ab.ts . .::EDGELAKE_READER=js validated <db>`.
  * Run: node --import tsx bench/ab.ts <rootA> <rootB> <stage> <sensor db> [pairs=3] [-- more run flags]
+ * (stage `s3:<stage>`: into a loopback s3rver started here for each run, instead of a lake folder)
  * (a 1M-row db: node --import tsx bench/e2e-phase.ts simulate /tmp/e2e1m.db 1000000)
  */
 import { spawn } from 'node:child_process';
@@ -58,12 +59,25 @@ interface Run {
   readonly rssMiB: number;
 }
 
-function once({ root, env }: { root: string; env: Record<string, string> }): Promise<Run> {
+/** `s3:<stage>` writes to a loopback s3rver started in this process for each run (as bench:e2e's S3 phases). */
+const toS3 = stage.startsWith('s3:');
+const type = stage.replace(/^s3:/, '');
+
+async function once({ root, env }: { root: string; env: Record<string, string> }): Promise<Run> {
   const dir = mkdtempSync(join(tmpdir(), 'edgelake-ab-'));
-  const args = [...flags.get(root)!, '--import', USAGE, cli(root), 'run', '--db', db, '--state-db', join(dir, 'state.db'), '--lake', join(dir, 'lake'), '--once', '--type', stage, '--no-progress', '--node-id', 'bench', ...extra];
+  const runEnv: Record<string, string | undefined> = { ...process.env, NODE_NO_WARNINGS: '1', ...env };
+  let destination = ['--lake', join(dir, 'lake')];
+  let server: { endpoint: string; dispose(): Promise<void> } | null = null;
+  if (toS3) {
+    const { startS3Server, S3RVER_CREDENTIALS } = await import('../test/helpers/s3server.ts');
+    server = await startS3Server();
+    destination = ['--s3-endpoint', server.endpoint, '--create-buckets'];
+    Object.assign(runEnv, { AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey });
+  }
+  const args = [...flags.get(root)!, '--import', USAGE, cli(root), 'run', '--db', db, '--state-db', join(dir, 'state.db'), ...destination, '--once', '--type', type, '--no-progress', '--node-id', 'bench', ...extra];
   const t0 = performance.now();
   return new Promise<Run>((done, fail) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NODE_NO_WARNINGS: '1', ...env } });
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: runEnv });
     let err = '';
     child.stderr.on('data', (b: Buffer) => (err += b.toString('utf8')));
     child.on('error', fail);
@@ -74,7 +88,10 @@ function once({ root, env }: { root: string; env: Record<string, string> }): Pro
       const u = JSON.parse(m[1]) as { cpu: number; rssMiB: number };
       done({ seconds, cpu: u.cpu, rssMiB: u.rssMiB });
     });
-  }).finally(() => rmSync(dir, { recursive: true, force: true }));
+  }).finally(async () => {
+    await server?.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  });
 }
 
 const runs: Record<'A' | 'B', Run[]> = { A: [], B: [] };
