@@ -17,7 +17,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { nodeFlagsOf } from './launch.ts';
+import { destinationFor, nodeFlagsOf, stageType } from './launch.ts';
 
 const sep = process.argv.indexOf('--');
 const positional = process.argv.slice(2, sep < 0 ? undefined : sep);
@@ -59,22 +59,12 @@ interface Run {
   readonly rssMiB: number;
 }
 
-/** `s3:<stage>` writes to a loopback s3rver started in this process for each run (as bench:e2e's S3 phases). */
-const toS3 = stage.startsWith('s3:');
-const type = stage.replace(/^s3:/, '');
-
 async function once({ root, env }: { root: string; env: Record<string, string> }): Promise<Run> {
   const dir = mkdtempSync(join(tmpdir(), 'edgelake-ab-'));
-  const runEnv: Record<string, string | undefined> = { ...process.env, NODE_NO_WARNINGS: '1', ...env };
-  let destination = ['--lake', join(dir, 'lake')];
-  let server: { endpoint: string; dispose(): Promise<void> } | null = null;
-  if (toS3) {
-    const { startS3Server, S3RVER_CREDENTIALS } = await import('../test/helpers/s3server.ts');
-    server = await startS3Server();
-    destination = ['--s3-endpoint', server.endpoint, '--create-buckets'];
-    Object.assign(runEnv, { AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey });
-  }
-  const args = [...flags.get(root)!, '--import', USAGE, cli(root), 'run', '--db', db, '--state-db', join(dir, 'state.db'), ...destination, '--once', '--type', type, '--no-progress', '--node-id', 'bench', ...extra];
+  // `s3:<stage>`: a loopback s3rver for this run (bench/launch.ts).
+  const destination = await destinationFor(stage, dir);
+  const runEnv = { ...process.env, NODE_NO_WARNINGS: '1', ...destination.env, ...env };
+  const args = [...flags.get(root)!, '--import', USAGE, cli(root), 'run', '--db', db, '--state-db', join(dir, 'state.db'), ...destination.args, '--once', '--type', stageType(stage), '--no-progress', '--node-id', 'bench', ...extra];
   const t0 = performance.now();
   return new Promise<Run>((done, fail) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: runEnv });
@@ -89,7 +79,7 @@ async function once({ root, env }: { root: string; env: Record<string, string> }
       done({ seconds, cpu: u.cpu, rssMiB: u.rssMiB });
     });
   }).finally(async () => {
-    await server?.dispose();
+    await destination.dispose();
     rmSync(dir, { recursive: true, force: true });
   });
 }

@@ -17,7 +17,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { nodeFlagsOf } from './launch.ts';
+import { destinationFor, nodeFlagsOf, stageType } from './launch.ts';
 
 const sep = process.argv.indexOf('--');
 const [root, stage, db] = process.argv.slice(2, sep < 0 ? undefined : sep);
@@ -56,17 +56,9 @@ function snapshot(pid: number): Map<string, number> {
   return out;
 }
 
-const toS3 = stage.startsWith('s3:');
-const env: Record<string, string | undefined> = { ...process.env, NODE_NO_WARNINGS: '1' };
-let destination = ['--lake', join(dir, 'lake')];
-let server: { endpoint: string; dispose(): Promise<void> } | null = null;
-if (toS3) {
-  const { startS3Server, S3RVER_CREDENTIALS } = await import('../test/helpers/s3server.ts');
-  server = await startS3Server();
-  destination = ['--s3-endpoint', server.endpoint, '--create-buckets'];
-  Object.assign(env, { AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey });
-}
-const args = [...(await nodeFlagsOf(root)), '--import', HOOK, cli, 'run', '--db', db, '--state-db', join(dir, 'state.db'), ...destination, '--once', '--type', stage.replace(/^s3:/, ''), '--no-progress', '--node-id', 'bench', ...extra];
+const destination = await destinationFor(stage, dir);
+const env = { ...process.env, NODE_NO_WARNINGS: '1', ...destination.env };
+const args = [...(await nodeFlagsOf(root)), '--import', HOOK, cli, 'run', '--db', db, '--state-db', join(dir, 'state.db'), ...destination.args, '--once', '--type', stageType(stage), '--no-progress', '--node-id', 'bench', ...extra];
 const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env });
 let stderr = '';
 child.stderr.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
@@ -83,7 +75,7 @@ const timer = setInterval(() => {
 }, 300);
 const code = await new Promise<number | null>((done) => child.on('exit', done));
 clearInterval(timer);
-await server?.dispose();
+await destination.dispose();
 if (code !== 0) {
   console.error(`run exited ${code}\n${stderr.slice(-2000)}`);
   process.exit(1);
