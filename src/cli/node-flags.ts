@@ -6,7 +6,7 @@
  *
  * `--max-semi-space-size=4` caps V8's young generation at 4 MiB a semi-space (the default grows
  * to 16). The main thread of a run receives every batch's columns and bodies from the workers and
- * drops them soon after; with the default, V8 let its young generation grow to 16–29 MiB, and the
+ * drops them soon after; with the default, V8 let its young generation grow to 16–24 MiB (bench/memory.ts), and the
  * dead ArrayBuffers those objects keep alive waited for a rarer scavenge. The flag is process-wide,
  * but the workers' young generation measured 8 MiB with it as without (bench/memory.ts). V8 reads
  * it only when an isolate is made, never later (v8.setFlagsFromString comes too late for the main
