@@ -38,4 +38,4 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/build ./build
 # Runs as root on purpose: the sensor database folder is mounted from the host, and SQLite in
 # WAL mode needs to create its -wal/-shm files there whatever the host folder's owner is.
-ENTRYPOINT ["node", "--max-semi-space-size=4", "--heap-growing-percent=200", "/app/build/cli/main.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=4", "--heap-growing-percent=150", "/app/build/cli/main.js"]

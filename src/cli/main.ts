@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=4 --heap-growing-percent=200
+#!/usr/bin/env -S node --max-semi-space-size=4 --heap-growing-percent=150
 import { ConfigError, PipelineError, messageOf } from '../errors.ts';
 import { redact } from '../redact.ts';
 import { pipelineVersion } from '../meta/version.ts';
