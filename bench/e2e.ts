@@ -10,8 +10,9 @@
  * with `--format parquet` (`lake:<stage>:parquet`).
  *
  * Run: npm run bench:e2e -- [--rows 1000000] [--only scan,read,lake:aggregated] [--rss-only] [--markdown FILE]
- * Phases: scan, read, read-pool, lake:<stage>, lake:<stage>:parquet, lake:aggregated:no-alerts, s3:<stage>, ts:validated|enriched|aggregated.
- * `--rss-only` runs only the lake:* phases (the 10M-row peak-RSS check). TMPDIR chooses the disk used.
+ * Phases: scan, read, read-pool, lake:<stage>, lake:<stage>:parquet, lake:aggregated:no-alerts, s3:<stage>, s3:<stage>:parquet, ts:validated|enriched|aggregated.
+ * `--rss-only` runs only the lake:* and s3:* phases (the 10M-row peak-RSS check: every stage and format, to both
+ * destinations). TMPDIR chooses the disk used.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, statfsSync, writeFileSync, readFileSync } from 'node:fs';
@@ -75,6 +76,7 @@ const PHASES: readonly Phase[] = [
   // What igzip (src/encode/igzip.ts) buys end to end: the same stage compressed by Node's zlib.
   { name: 'lake:ingestion:zlib', what: '(c) run --once → lake folder, EDGELAKE_GZIP=zlib (gzip by Node\'s zlib, not igzip)', stage: 'ingestion', dest: 'lake', env: { EDGELAKE_GZIP: 'zlib' } },
   ...STAGES.map((stage): Phase => ({ name: `s3:${stage}`, what: '(c) run --once → loopback s3rver', stage, dest: 's3' })),
+  ...STAGES.map((stage): Phase => ({ name: `s3:${stage}:parquet`, what: '(c) run --once → loopback s3rver, --format parquet', stage, dest: 's3', args: ['--format', 'parquet'] })),
   ...STAGES.slice(1).map((stage): Phase => ({ name: `ts:${stage}`, what: '(d) run --once → lake folder, --kernels ts', stage, dest: 'lake', args: ['--kernels', 'ts'] })),
 ];
 
@@ -109,7 +111,7 @@ if (!Number.isInteger(rows) || rows < 1) usage(`--rows must be a whole number �
 const only = flags.only?.split(',').map((s) => s.trim()).filter(Boolean);
 const unknown = only?.filter((n) => !PHASES.some((p) => p.name === n));
 if (unknown?.length) usage(`--only: unknown phase ${unknown.join(', ')} (phases: ${PHASES.map((p) => p.name).join(', ')})`);
-const selected = PHASES.filter((p) => (only ? only.includes(p.name) : !flags['rss-only'] || p.name.startsWith('lake:')));
+const selected = PHASES.filter((p) => (only ? only.includes(p.name) : !flags['rss-only'] || p.name.startsWith('lake:') || p.name.startsWith('s3:')));
 
 if (selected.some((p) => p.dest) && !existsSync(CLI)) {
   usage(`${CLI} is missing: the run phases use the compiled CLI; run \`npm run build\` first`);
