@@ -17,13 +17,13 @@
  * past what its last full collection kept, before the next one, at 2.5. V8's own factor moves
  * between 1.1 and 4 with how fast its collector runs. On a 10M-row drain the main thread (it takes
  * every batch from the workers) keeps ≈ 22 MiB live after each full collection and grows by that
- * factor before the next (`--trace-gc`: to 53–60 MiB at 3), and the peak follows: enriched
- * Parquet into S3 peaked at 307–317
- * MiB with V8's factor, 282–290 with 3 (`=200`) and 259–260 with 2.5; into a lake folder 294–305,
- * 266–284 and 249–252 (bench/ab.ts pairs, bench/README.md, tenth pass). 2.5 costs more full
- * collections: 5–10 % more CPU on those drains, within the noise of a 1M-row run. 1.5
- * (`=50`) took the lake drain to 233–240 MiB for 10–20 % more CPU. Memory is the edge node's
- * tighter budget (300 MB), throughput the looser one (hundreds of thousands of rows/s against a
- * node's thousands), so the factor sits where every drain keeps a margin under the line.
+ * factor before the next (`--trace-gc`: to 53–60 MiB at 3), and the peak follows: enriched Parquet
+ * into S3 peaked at 307–317 MiB with V8's factor, 282–290 with 3 (`=200`) and 259–260 with 2.5;
+ * into a lake folder at 294–305, 266–277 and 249–252 (bench/ab.ts pairs; bench/README.md, tenth
+ * pass). 2.5 costs more full collections: 5–10 % more CPU on those drains, ≈ 10 % more time on a
+ * 1M-row ingestion run (3 cost nothing there), the other stages within noise. 1.5 (`=50`) took
+ * the lake drain to 233–240 MiB for 10–20 % more CPU. Memory is the
+ * edge node's tighter budget (300 MB), throughput the looser one (hundreds of thousands of rows/s
+ * against a node's thousands), so the factor sits where every drain keeps a margin under the line.
  */
 export const NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4', '--heap-growing-percent=150'];
