@@ -6,8 +6,9 @@
  *
  * `--max-semi-space-size=4` caps V8's young generation at 4 MiB a semi-space (the default grows
  * to 16). The main thread of a run receives every batch's columns and bodies from the workers and
- * drops them soon after; with the default, V8 let its young generation grow to 16–24 MiB (bench/memory.ts), and the
- * dead ArrayBuffers those objects keep alive waited for a rarer scavenge. The flag is process-wide,
+ * drops them soon after; with the default, V8 let its young generation grow to 16–24 MiB
+ * (bench/memory.ts), and the dead ArrayBuffers those objects keep alive waited for a rarer
+ * scavenge. The flag is process-wide,
  * but the workers' young generation measured 8 MiB with it as without (bench/memory.ts). V8 reads
  * it only when an isolate is made, never later (v8.setFlagsFromString comes too late for the main
  * thread), which is why the options live at the launch and not in code. bench/README.md, ninth
@@ -22,8 +23,8 @@
  * into a lake folder at 294–305, 266–277 and 249–252 (bench/ab.ts pairs; bench/README.md, tenth
  * pass). 2.5 costs more full collections: 5–10 % more CPU on those drains, ≈ 10 % more time on a
  * 1M-row ingestion run (3 cost nothing there), the other stages within noise. 1.5 (`=50`) took
- * the lake drain to 233–240 MiB for 10–20 % more CPU. Memory is the
- * edge node's tighter budget (300 MB), throughput the looser one (hundreds of thousands of rows/s
- * against a node's thousands), so the factor sits where every drain keeps a margin under the line.
+ * the lake drain to 233–240 MiB for 10–20 % more CPU. Memory is the edge node's tighter budget
+ * (300 MB), throughput the looser one (hundreds of thousands of rows/s against a node's
+ * thousands), so the factor sits where every drain keeps a margin under the line.
  */
 export const NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4', '--heap-growing-percent=150'];
