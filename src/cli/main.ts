@@ -15,7 +15,7 @@ async function main(argv: string[]): Promise<number> {
     (await import('../encode/igzip.ts')).checkGzipEnvironment();
     if (cmd.command === 'run') (await import('../source/native-columns.ts')).checkReaderEnvironment();
     // Before any batch buffer is allocated, so none of them is kept by an arena (src/cli/malloc.ts).
-    (await import('./malloc.ts')).fixMmapThreshold();
+    (await import('./malloc.ts')).tuneMalloc();
   }
   switch (cmd.command) {
     case 'help':

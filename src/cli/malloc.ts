@@ -7,33 +7,68 @@ import { fileURLToPath } from 'node:url';
  * their own mapping, handed back to the system when freed; the batch buffers (columns, 1 MiB JSON
  * chunks, compressed bodies) are all above it. glibc's default starts at 128 KiB but rises with
  * every large block freed, after which those buffers fill the threads' arenas for good: set
- * explicitly, it stays put. 10M-row enriched drain: peak RSS −35 to −50 MB, same speed.
+ * explicitly, it stays put. 10M-row enriched drain: peak RSS −35 to −50 MB.
  */
 export const MMAP_THRESHOLD_BYTES = 256 * 1024;
+
+/**
+ * glibc's trim threshold, fixed alongside: an arena gives the free top of its heap back only past
+ * this. Fixing the mmap threshold also stops glibc moving this one, which then stays at 128 KiB,
+ * and a worker's arena returned pages with madvise after nearly every batch buffer it freed —
+ * each call a TLB shootdown on every core (native/malloc/malloc.c). 1 MiB took 1M-row ingestion
+ * from 6.5–7.5 CPU-s to 5.4–6.5 (2 MiB did no better), and a 10M-row enriched Parquet drain into
+ * S3 from 260–262 MiB peak RSS to 264–265 (2 MiB: 268–269, 4 MiB: 283–286; bench/README.md,
+ * eleventh pass).
+ */
+export const TRIM_THRESHOLD_BYTES = 1024 * 1024;
 
 /** Where `npm run build:native` puts the addon; resolves alike from src/ (tsx) and build/ (tsc). */
 export const MALLOC_ADDON = fileURLToPath(new URL('../../build/native/malloc.node', import.meta.url));
 
-/** What {@link fixMmapThreshold} did. */
-export type MmapThresholdOutcome =
-  /** Set to {@link MMAP_THRESHOLD_BYTES}. */
+/** What {@link tuneMalloc} did with one threshold. */
+export type ThresholdOutcome =
+  /** Set to edgelake's value. */
   | 'set'
-  /** Left alone: MALLOC_MMAP_THRESHOLD_ in the environment already fixes it (the operator's value wins). */
+  /** Left alone: the environment already fixes it (the operator's value wins). */
   | 'environment'
-  /** Not set: the addon is not built, or the C library is not glibc. Nothing else changes. */
+  /** Not set: the addon is not built (or is older than this threshold), or the C library is not glibc. Nothing else changes. */
   | 'unavailable';
 
+interface MallocBinding {
+  mmapThreshold?(bytes: number): boolean;
+  trimThreshold?(bytes: number): boolean;
+}
+
+/** How an operator fixes each threshold: glibc's environment variable, or its tunable. */
+const OVERRIDES = {
+  mmap: { variable: 'MALLOC_MMAP_THRESHOLD_', tunable: 'glibc.malloc.mmap_threshold' },
+  trim: { variable: 'MALLOC_TRIM_THRESHOLD_', tunable: 'glibc.malloc.trim_threshold' },
+} as const;
+
 /**
- * Fixes glibc's mmap threshold for this process (all threads, workers included) unless the
- * environment does. Never throws: without the addon, malloc behaves as it always did.
+ * Fixes glibc's mmap and trim thresholds for this process (all threads, workers included), each
+ * unless the environment fixes it already. Never throws: without the addon, malloc behaves as it
+ * always did.
  */
-export function fixMmapThreshold(addon = MALLOC_ADDON, env: NodeJS.ProcessEnv = process.env): MmapThresholdOutcome {
+export function tuneMalloc(addon = MALLOC_ADDON, env: NodeJS.ProcessEnv = process.env): { readonly mmap: ThresholdOutcome; readonly trim: ThresholdOutcome } {
   // Present at all (glibc reads an empty value as 0), or as a tunable: glibc fixed it at start-up.
-  if (env.MALLOC_MMAP_THRESHOLD_ !== undefined || env.GLIBC_TUNABLES?.includes('glibc.malloc.mmap_threshold')) return 'environment';
+  const overridden = (k: keyof typeof OVERRIDES) => env[OVERRIDES[k].variable] !== undefined || (env.GLIBC_TUNABLES?.includes(OVERRIDES[k].tunable) ?? false);
+  let binding: MallocBinding | null = null;
   try {
-    const binding = createRequire(import.meta.url)(addon) as { mmapThreshold(bytes: number): boolean };
-    return binding.mmapThreshold(MMAP_THRESHOLD_BYTES) ? 'set' : 'unavailable';
+    binding = createRequire(import.meta.url)(addon) as MallocBinding;
   } catch {
-    return 'unavailable';
+    // Not built here: both stay as glibc has them.
   }
+  const set = (k: keyof typeof OVERRIDES, call: ((bytes: number) => boolean) | undefined, bytes: number): ThresholdOutcome => {
+    if (overridden(k)) return 'environment';
+    try {
+      return typeof call === 'function' && call.call(binding, bytes) ? 'set' : 'unavailable';
+    } catch {
+      return 'unavailable';
+    }
+  };
+  return {
+    mmap: set('mmap', binding?.mmapThreshold, MMAP_THRESHOLD_BYTES),
+    trim: set('trim', binding?.trimThreshold, TRIM_THRESHOLD_BYTES),
+  };
 }
