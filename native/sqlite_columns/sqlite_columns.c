@@ -49,10 +49,12 @@ SQLITE_EXTENSION_INIT1
 typedef struct {
   uint8_t *p;
   size_t len, cap;
+  int fixed; /* memory it does not own (the BLOB, below): never grown */
 } Buf;
 
 static int reserve(Buf *b, size_t more) {
   if (b->len + more <= b->cap) return 1;
+  if (b->fixed) return 0;
   size_t cap = b->cap ? b->cap : 4096;
   while (cap < b->len + more) cap *= 2;
   uint8_t *p = realloc(b->p, cap);
@@ -443,6 +445,65 @@ static void step(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   s->rows++;
 }
 
+/*
+ * The memory of a connection's last BLOB, kept for its next one. A piece's BLOB is ≈ 1.4 MB, above
+ * glibc's mmap threshold (src/cli/malloc.ts): without the spare, every piece mapped fresh pages,
+ * faulted them in, and unmapped them once better-sqlite3 had copied the BLOB out, and each unmap
+ * flushed the other core's TLB. A read copies its BLOB out before the next piece is made, so one
+ * spare per connection is enough; it goes with the connection (the function's destructor).
+ */
+typedef struct {
+  uint8_t *spare;
+  size_t cap;
+} BlobCache;
+
+/* Before each BLOB handed to SQLite: where its memory goes back to. 16 bytes, so the BLOB stays 16-byte aligned. */
+typedef struct {
+  BlobCache *cache;
+  size_t cap;
+} BlobHeader;
+
+static void drop_cache(void *p) {
+  BlobCache *c = p;
+  if (!c) return;
+  free(c->spare);
+  free(c);
+}
+
+/* SQLite's destructor of a BLOB from final(): its memory becomes the connection's spare. */
+static void release_blob(void *p) {
+  BlobHeader *h = (BlobHeader *)((uint8_t *)p - sizeof(BlobHeader));
+  BlobCache *c = h->cache;
+  if (c->spare) {
+    free(h);
+    return;
+  }
+  c->spare = (uint8_t *)h;
+  c->cap = h->cap;
+}
+
+/* Memory for a BLOB of at most `size` bytes after its header: the spare when it is large enough. */
+static BlobHeader *blob_memory(BlobCache *c, size_t size) {
+  size_t need = sizeof(BlobHeader) + size;
+  BlobHeader *h;
+  if (c->spare && c->cap >= need) {
+    h = (BlobHeader *)c->spare;
+    h->cap = c->cap;
+  } else {
+    free(c->spare);
+    /* An eighth more, so that the next piece, a little larger, fits too. */
+    size_t cap = need + need / 8;
+    if (!(h = malloc(cap))) {
+      c->spare = NULL;
+      return NULL;
+    }
+    h->cap = cap;
+  }
+  c->spare = NULL;
+  h->cache = c;
+  return h;
+}
+
 static int pad8(Buf *b) {
   static const uint8_t zero[8] = {0};
   return put(b, zero, (8 - (b->len & 7)) & 7);
@@ -468,12 +529,13 @@ static void final(sqlite3_context *ctx) {
     if (col->kind == 's') size += 16 + col->dict.starts.len + 4 + col->dict.hits.len + col->dict.bytes.len + 8;
     if (col->kind == 't') size += col->ts_starts.len + 4 + col->ts_text.len + col->ts_bytes.len + 8;
   }
-  Buf out = {0};
-  if (!reserve(&out, size)) {
+  BlobHeader *blob = blob_memory(sqlite3_user_data(ctx), size);
+  if (!blob) {
     free_state(s);
     sqlite3_result_error_nomem(ctx);
     return;
   }
+  Buf out = {(uint8_t *)(blob + 1), 0, blob->cap - sizeof(BlobHeader), 1};
   uint32_t flags = s->ts_ascii ? 1u : 0u;
   int ok = put_u32(&out, MAGIC) && put_u32(&out, s->rows) && put_u32(&out, (uint32_t)s->ncols) && put_u32(&out, flags) && put_f64(&out, s->raw_bytes);
   for (int c = 0; c < s->ncols && ok; c++) {
@@ -508,11 +570,11 @@ static void final(sqlite3_context *ctx) {
        put(&out, s->odd_times.p, s->odd_times.len);
   free_state(s);
   if (!ok) {
-    free(out.p);
+    release_blob(out.p);
     sqlite3_result_error_nomem(ctx);
     return;
   }
-  sqlite3_result_blob64(ctx, out.p, out.len, free);
+  sqlite3_result_blob64(ctx, out.p, out.len, release_blob);
 }
 
 #ifdef _WIN32
@@ -521,5 +583,8 @@ __declspec(dllexport)
 int sqlite3_edgelakecolumns_init(sqlite3 *db, char **err, const sqlite3_api_routines *api) {
   (void)err;
   SQLITE_EXTENSION_INIT2(api);
-  return sqlite3_create_function_v2(db, "edgelake_columns", -1, SQLITE_UTF8, NULL, NULL, step, final, NULL);
+  BlobCache *cache = calloc(1, sizeof(BlobCache));
+  if (!cache) return SQLITE_NOMEM;
+  /* SQLite calls drop_cache when the connection closes, and when the registration fails. */
+  return sqlite3_create_function_v2(db, "edgelake_columns", -1, SQLITE_UTF8, cache, NULL, step, final, drop_cache);
 }
