@@ -29,10 +29,14 @@ export interface ReaderOptions {
 /**
  * Rows per BLOB of the native reader. A read of 50k rows in one BLOB held it three times at once
  * (SQLite's result, better-sqlite3's copy, the batch's columns): ≈ 50 MB a worker, which took a
- * 10M-row enriched drain from 280 to 335 MiB. In pieces of 4k rows a piece is ≈ 1.4 MB, decoded
- * straight into the batch's columns (NativeBatchBuilder), for a few statements more.
+ * 10M-row enriched drain from 280 to 335 MiB. In pieces, each is decoded straight into the
+ * batch's columns (NativeBatchBuilder). 640 rows of every contract column are ≈ 220 KB, under
+ * glibc's mmap threshold (src/cli/malloc.ts), so better-sqlite3's copy of each BLOB comes from a
+ * malloc arena and goes back to it; at 4096 rows (≈ 1.4 MB) every copy was mapped, faulted in and
+ * unmapped, a TLB shootdown each (1M-row aggregated: 2.21–2.31 CPU-s against 2.38–2.51,
+ * bench/README.md, eleventh pass).
  */
-export const NATIVE_CHUNK_ROWS = 4096;
+export const NATIVE_CHUNK_ROWS = 640;
 
 type Kind = 'int' | 'real' | 'text' | 'extra';
 const KIND = new Map<string, Kind>(READING_COLUMNS.map((c) => [c.name, c.kind]));
