@@ -10,8 +10,11 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { ColumnarBatch } from '../src/batch.ts';
-import { loadColumnsExtension } from '../src/source/native-columns.ts';
-import { SensorReader } from '../src/source/reader.ts';
+import { AGGREGATED_COLUMNS } from '../src/stages/aggregated.ts';
+import { DETECTOR_COLUMNS } from '../src/alerts/detector.ts';
+import { MMAP_THRESHOLD_BYTES } from '../src/cli/malloc.ts';
+import { columnPlan, loadColumnsExtension } from '../src/source/native-columns.ts';
+import { NATIVE_CHUNK_ROWS, nativePieceRows, SensorReader } from '../src/source/reader.ts';
 import { READING_COLUMNS, type ColumnName } from '../src/source/schema.ts';
 import { createSensorDb, goodRow, type TestRow } from './helpers/sensor-db.ts';
 import { tempDir } from './helpers/tmp.ts';
@@ -163,6 +166,32 @@ test('native and JS readers agree on a large regular table (dictionaries of many
       assert.deepStrictEqual(plain(native.read(after, 20_000, after + 20_000)), expected, `ids after ${after}`);
       assert.deepStrictEqual(plain(pieces.read(after, 20_000, after + 20_000)), expected, `ids after ${after}, in pieces of 4096`);
     }
+  } finally {
+    db.close();
+  }
+});
+
+test('pieces: a narrow layout is read in pieces whose BLOB stays under glibc’s mmap threshold; a wide one keeps 4096 rows', (t) => {
+  const dir = tempDir(t, 'edgelake-native-');
+  const path = join(dir, 'sensor_data.db');
+  const rows: TestRow[] = [];
+  for (let i = 1; i <= 5000; i++) rows.push({ ...goodRow(i), sensor_id: `S${String(i % 100).padStart(4, '0')}` });
+  createSensorDb(path, rows);
+  const db = new Database(path, { readonly: true });
+  try {
+    assert.equal(loadColumnsExtension(db), true);
+    // What the alert detector and the aggregated stage read (timestamps as event time only).
+    for (const columns of [DETECTOR_COLUMNS, ['id', 'timestamp', ...AGGREGATED_COLUMNS.filter((c) => c !== 'id')] as ColumnName[]]) {
+      const plan = columnPlan(columns, [], false);
+      const n = nativePieceRows(plan.layout);
+      assert.ok(n >= 2048 && n < NATIVE_CHUNK_ROWS, `${plan.layout}: ${n} rows a piece`);
+      const blob = db.prepare(`SELECT edgelake_columns('${plan.layout}', ${columns.map((c) => `"${c}"`).join(', ')}) FROM sensor_readings WHERE id > 0 AND id <= ?`).pluck().get(n) as Buffer;
+      assert.ok(blob.byteLength < MMAP_THRESHOLD_BYTES, `${plan.layout}: a piece of ${n} rows is ${blob.byteLength} bytes`);
+      const over = db.prepare(`SELECT edgelake_columns('${plan.layout}', ${columns.map((c) => `"${c}"`).join(', ')}) FROM sensor_readings WHERE id > 0 AND id <= ?`).pluck().get(NATIVE_CHUNK_ROWS) as Buffer;
+      assert.ok(over.byteLength > MMAP_THRESHOLD_BYTES, `${plan.layout}: ${NATIVE_CHUNK_ROWS} rows are ${over.byteLength} bytes, under the threshold anyway — the rule has nothing to do`);
+    }
+    assert.equal(nativePieceRows(columnPlan(ALL, [], true).layout), NATIVE_CHUNK_ROWS);
+    assert.equal(nativePieceRows(columnPlan(ALL, ['site', 'note'], false).layout), NATIVE_CHUNK_ROWS);
   } finally {
     db.close();
   }

@@ -22,21 +22,41 @@ export interface ReaderOptions {
    * equal batches: test/native-columns.test.ts).
    */
   readonly native?: boolean;
-  /** Rows the native reader packs per statement (default {@link NATIVE_CHUNK_ROWS}). */
+  /** Rows the native reader packs per statement (default {@link nativePieceRows} of the layout). */
   readonly nativeChunkRows?: number;
 }
 
 /**
- * Rows per BLOB of the native reader. A read of 50k rows in one BLOB held it three times at once
- * (SQLite's result, better-sqlite3's copy, the batch's columns): ≈ 50 MB a worker, which took a
- * 10M-row enriched drain from 280 to 335 MiB. In pieces, each is decoded straight into the
- * batch's columns (NativeBatchBuilder). 640 rows of every contract column are ≈ 220 KB, under
- * glibc's mmap threshold (src/cli/malloc.ts), so better-sqlite3's copy of each BLOB comes from a
- * malloc arena and goes back to it; at 4096 rows (≈ 1.4 MB) every copy was mapped, faulted in and
- * unmapped, a TLB shootdown each (1M-row aggregated: 2.21–2.31 CPU-s against 2.38–2.51,
- * bench/README.md, eleventh pass).
+ * Rows per BLOB of the native reader, at most. A read of 50k rows in one BLOB held it three times
+ * at once (SQLite's result, better-sqlite3's copy, the batch's columns): ≈ 50 MB a worker, which
+ * took a 10M-row enriched drain from 280 to 335 MiB. In pieces, each is decoded straight into the
+ * batch's columns (NativeBatchBuilder). See {@link nativePieceRows} for narrower layouts.
  */
-export const NATIVE_CHUNK_ROWS = 640;
+export const NATIVE_CHUNK_ROWS = 4096;
+
+/** What a piece's BLOB may take to stay under glibc's mmap threshold (256 KiB, src/cli/malloc.ts), with room for its dictionaries. */
+const PIECE_BYTES = 224 * 1024;
+/** Fewer rows than this a piece cost more in statements and arena memory than the threshold saves. */
+const MIN_FITTING_ROWS = 2048;
+/** BLOB bytes per row of each layout kind (native-columns.ts), dictionaries aside; a kept timestamp's text taken as 27 bytes, an extra column's value as 16. */
+const ROW_BYTES: Readonly<Record<string, number>> = { i: 8, r: 8, T: 8, s: 4, S: 4, t: 40, x: 16 };
+
+/**
+ * Rows per piece for a column layout: NATIVE_CHUNK_ROWS, or fewer where that keeps the BLOB under
+ * the mmap threshold with at least MIN_FITTING_ROWS rows. better-sqlite3 copies every BLOB into
+ * a Buffer of its own; above the threshold that copy is mapped, faulted in and unmapped per piece
+ * (a TLB shootdown on the other core each). Aggregated's layout (≈ 68 bytes a row, 4096 rows ≈
+ * 278 KB) fits in pieces of ≈ 3,370 rows. A wide one — every contract column, ≈ 340 bytes a row
+ * — would need ≈ 650: pieces of 640 rows took a 10M-row enriched Parquet drain from 245–254 to
+ * 258–262 MiB peak (malloc arenas fragment) for no measurable time, so it keeps 4096
+ * (bench/README.md, eleventh pass).
+ */
+export function nativePieceRows(layout: string): number {
+  let bytes = 0;
+  for (const kind of layout) bytes += ROW_BYTES[kind] ?? 16;
+  const fit = Math.floor(PIECE_BYTES / Math.max(1, bytes));
+  return fit >= MIN_FITTING_ROWS && fit < NATIVE_CHUNK_ROWS ? fit : NATIVE_CHUNK_ROWS;
+}
 
 type Kind = 'int' | 'real' | 'text' | 'extra';
 const KIND = new Map<string, Kind>(READING_COLUMNS.map((c) => [c.name, c.kind]));
@@ -113,7 +133,7 @@ export class SensorReader {
     if ((opts.native ?? true) && loadColumnsExtension(this.#db)) {
       const plan = columnPlan(this.#columns, this.#extras, this.#keepTs);
       const pack = `edgelake_columns('${plan.layout}', ${cols})`;
-      const chunk = opts.nativeChunkRows ?? NATIVE_CHUNK_ROWS;
+      const chunk = opts.nativeChunkRows ?? nativePieceRows(plan.layout);
       if (!Number.isInteger(chunk) || chunk <= 0) throw new RangeError(`nativeChunkRows must be a positive integer, got ${chunk}`);
       this.#native = {
         plan,
