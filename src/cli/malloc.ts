@@ -15,10 +15,10 @@ export const MMAP_THRESHOLD_BYTES = 256 * 1024;
  * glibc's trim threshold, fixed alongside: an arena gives the free top of its heap back only past
  * this. Fixing the mmap threshold also stops glibc moving this one, which then stays at 128 KiB,
  * and a worker's arena returned pages with madvise after nearly every batch buffer it freed —
- * each call a TLB shootdown on every core (native/malloc/malloc.c). 1 MiB took 1M-row ingestion
- * from 6.5–7.5 CPU-s to 5.4–6.5 (2 MiB did no better), and a 10M-row enriched Parquet drain into
- * S3 from 260–262 MiB peak RSS to 264–265 (2 MiB: 268–269, 4 MiB: 283–286; bench/README.md,
- * eleventh pass).
+ * each call a TLB shootdown on every core (native/malloc/malloc.c). 2 MiB took 1M-row ingestion
+ * from 6.5–7.5 CPU-s to 5.4–6.5, and 1 MiB alternated with 2 MiB did as well; a 10M-row enriched
+ * Parquet drain into S3 peaked at 264–265 MiB with 1 MiB against 260–262 before (2 MiB: 268–269,
+ * 4 MiB: 283–286; bench/README.md, eleventh pass).
  */
 export const TRIM_THRESHOLD_BYTES = 1024 * 1024;
 

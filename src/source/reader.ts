@@ -45,11 +45,11 @@ const ROW_BYTES: Readonly<Record<string, number>> = { i: 8, r: 8, T: 8, s: 4, S:
  * Rows per piece for a column layout: NATIVE_CHUNK_ROWS, or fewer where that keeps the BLOB under
  * the mmap threshold with at least MIN_FITTING_ROWS rows. better-sqlite3 copies every BLOB into
  * a Buffer of its own; above the threshold that copy is mapped, faulted in and unmapped per piece
- * (a TLB shootdown on the other core each). Aggregated's layout (≈ 68 bytes a row, 4096 rows ≈
- * 278 KB) fits in pieces of ≈ 3,370 rows. A wide one — every contract column, ≈ 340 bytes a row
- * — would need ≈ 650: pieces of 640 rows took a 10M-row enriched Parquet drain from 245–254 to
- * 258–262 MiB peak (malloc arenas fragment) for no measurable time, so it keeps 4096
- * (bench/README.md, eleventh pass).
+ * (a TLB shootdown on the other core each). The detector's and aggregated's columns (≈ 60–68
+ * bytes a row, 4096 rows ≈ 250–280 KB) fit in pieces of 3,370–3,820 rows. A wide layout — every
+ * contract column, ≈ 340 bytes a row — would need ≈ 650: pieces of 640 rows took a 10M-row
+ * enriched Parquet drain from 245–254 to 258–262 MiB peak (malloc arenas fragment) for no
+ * measurable time, so it keeps 4096 (bench/README.md, eleventh pass).
  */
 export function nativePieceRows(layout: string): number {
   let bytes = 0;
