@@ -113,8 +113,8 @@ test('with the trim threshold fixed, blocks freed and allocated again reuse thei
   t.diagnostic(`minor faults over ${ROUNDS - 1} rounds of ${pagesPerRound} pages: ${fixed.faults} with the trim threshold at ${TRIM_THRESHOLD_BYTES / 1024} KiB, ${control.faults} at 128 KiB`);
   assert.deepEqual(fixed.outcome, { mmap: 'set', trim: 'set' });
   assert.deepEqual(control.outcome, { mmap: 'set', trim: 'environment' });
-  // The control faults most of each round's pages in again: the measurement can tell the two apart.
-  assert.ok(control.faults >= (ROUNDS - 1) * pagesPerRound * 0.5, `control: ${control.faults} faults`);
+  // The control faults a good part of each round's pages in again (58–89 % in ten runs here): the measurement can tell the two apart.
+  assert.ok(control.faults >= (ROUNDS - 1) * pagesPerRound * 0.25, `control: ${control.faults} faults`);
   assert.ok(fixed.faults <= control.faults * 0.1, `fixed: ${fixed.faults} faults against the control's ${control.faults}`);
 });
 

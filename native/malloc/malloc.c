@@ -34,50 +34,50 @@
 #include <malloc.h>
 #endif
 
-/* Reads the one argument, a byte count in [0, max]; NULL after throwing when it is not one. */
-static int byte_count(napi_env env, napi_callback_info info, const char *what, double max, double *bytes) {
+/*
+ * Sets mallopt option `param` (glibc's M_MMAP_THRESHOLD, M_TRIM_THRESHOLD) from the one argument,
+ * a byte count in [0, max]; throws, naming the function and the range, when it is not one.
+ * Returns true when glibc took it, false where the C library is not glibc.
+ */
+static napi_value set_threshold(napi_env env, napi_callback_info info, const char *what, double max, int param) {
   size_t argc = 1;
   napi_value argv[1];
+  double bytes = 0;
   char message[96];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 || napi_get_value_double(env, argv[0], bytes) != napi_ok) {
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 || napi_get_value_double(env, argv[0], &bytes) != napi_ok) {
     snprintf(message, sizeof message, "%s(bytes): bytes must be a number", what);
     napi_throw_type_error(env, NULL, message);
-    return 0;
+    return NULL;
   }
-  if (!(*bytes >= 0 && *bytes <= max)) {
+  if (!(bytes >= 0 && bytes <= max)) {
     snprintf(message, sizeof message, "%s(bytes): bytes must be in [0, %.0f MiB]", what, max / (1024 * 1024));
     napi_throw_range_error(env, NULL, message);
-    return 0;
+    return NULL;
   }
-  return 1;
-}
-
-static napi_value set_option(napi_env env, int ok) {
+#if defined(__GLIBC__)
+  int ok = mallopt(param, (int)bytes) == 1;
+#else
+  (void)param;
+  int ok = 0;
+#endif
   napi_value result;
   napi_get_boolean(env, ok, &result);
   return result;
 }
 
-static napi_value mmap_threshold(napi_env env, napi_callback_info info) {
-  double bytes;
-  /* glibc caps the threshold at HEAP_MAX_SIZE / 2 (32 MB on 64-bit) and refuses larger values. */
-  if (!byte_count(env, info, "mmapThreshold", 32 * 1024 * 1024, &bytes)) return NULL;
-#if defined(__GLIBC__)
-  return set_option(env, mallopt(M_MMAP_THRESHOLD, (int)bytes) == 1);
-#else
-  return set_option(env, 0);
+#if !defined(__GLIBC__)
+#define M_MMAP_THRESHOLD 0
+#define M_TRIM_THRESHOLD 0
 #endif
+
+static napi_value mmap_threshold(napi_env env, napi_callback_info info) {
+  /* glibc caps the threshold at HEAP_MAX_SIZE / 2 (32 MB on 64-bit) and refuses larger values. */
+  return set_threshold(env, info, "mmapThreshold", 32 * 1024 * 1024, M_MMAP_THRESHOLD);
 }
 
 static napi_value trim_threshold(napi_env env, napi_callback_info info) {
-  double bytes;
   /* mallopt takes an int; glibc's own dynamic threshold never passes 64 MiB. */
-  if (!byte_count(env, info, "trimThreshold", 64 * 1024 * 1024, &bytes)) return NULL;
-#if defined(__GLIBC__)
-  return set_option(env, mallopt(M_TRIM_THRESHOLD, (int)bytes) == 1);
-#else
-  return set_option(env, 0);
-#endif
+  return set_threshold(env, info, "trimThreshold", 64 * 1024 * 1024, M_TRIM_THRESHOLD);
 }
 
 static napi_value churn(napi_env env, napi_callback_info info) {
