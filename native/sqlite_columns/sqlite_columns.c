@@ -457,7 +457,7 @@ typedef struct {
   size_t cap;
 } BlobCache;
 
-/* Before each BLOB handed to SQLite: where its memory goes back to. 16 bytes, so the BLOB stays 16-byte aligned. */
+/* Before each BLOB handed to SQLite: where its memory goes back to. Two words, so the BLOB keeps malloc's alignment. */
 typedef struct {
   BlobCache *cache;
   size_t cap;

@@ -34,15 +34,12 @@ export type ThresholdOutcome =
   /** Not set: the addon is not built (or is older than this threshold), or the C library is not glibc. Nothing else changes. */
   | 'unavailable';
 
-interface MallocBinding {
-  mmapThreshold?(bytes: number): boolean;
-  trimThreshold?(bytes: number): boolean;
-}
+type MallocBinding = Partial<Record<'mmapThreshold' | 'trimThreshold', (bytes: number) => boolean>>;
 
-/** How an operator fixes each threshold: glibc's environment variable, or its tunable. */
-const OVERRIDES = {
-  mmap: { variable: 'MALLOC_MMAP_THRESHOLD_', tunable: 'glibc.malloc.mmap_threshold' },
-  trim: { variable: 'MALLOC_TRIM_THRESHOLD_', tunable: 'glibc.malloc.trim_threshold' },
+/** Each threshold: the addon's setter, edgelake's value, and how an operator fixes it instead (glibc's environment variable or tunable). */
+const THRESHOLDS = {
+  mmap: { setter: 'mmapThreshold', bytes: MMAP_THRESHOLD_BYTES, variable: 'MALLOC_MMAP_THRESHOLD_', tunable: 'glibc.malloc.mmap_threshold' },
+  trim: { setter: 'trimThreshold', bytes: TRIM_THRESHOLD_BYTES, variable: 'MALLOC_TRIM_THRESHOLD_', tunable: 'glibc.malloc.trim_threshold' },
 } as const;
 
 /**
@@ -51,24 +48,20 @@ const OVERRIDES = {
  * always did.
  */
 export function tuneMalloc(addon = MALLOC_ADDON, env: NodeJS.ProcessEnv = process.env): { readonly mmap: ThresholdOutcome; readonly trim: ThresholdOutcome } {
-  // Present at all (glibc reads an empty value as 0), or as a tunable: glibc fixed it at start-up.
-  const overridden = (k: keyof typeof OVERRIDES) => env[OVERRIDES[k].variable] !== undefined || (env.GLIBC_TUNABLES?.includes(OVERRIDES[k].tunable) ?? false);
   let binding: MallocBinding | null = null;
   try {
     binding = createRequire(import.meta.url)(addon) as MallocBinding;
   } catch {
     // Not built here: both stay as glibc has them.
   }
-  const set = (k: keyof typeof OVERRIDES, call: ((bytes: number) => boolean) | undefined, bytes: number): ThresholdOutcome => {
-    if (overridden(k)) return 'environment';
+  const tune = ({ setter, bytes, variable, tunable }: (typeof THRESHOLDS)[keyof typeof THRESHOLDS]): ThresholdOutcome => {
+    // Present at all (glibc reads an empty value as 0), or as a tunable: glibc fixed it at start-up.
+    if (env[variable] !== undefined || env.GLIBC_TUNABLES?.includes(tunable)) return 'environment';
     try {
-      return typeof call === 'function' && call.call(binding, bytes) ? 'set' : 'unavailable';
+      return binding?.[setter]?.(bytes) === true ? 'set' : 'unavailable';
     } catch {
       return 'unavailable';
     }
   };
-  return {
-    mmap: set('mmap', binding?.mmapThreshold, MMAP_THRESHOLD_BYTES),
-    trim: set('trim', binding?.trimThreshold, TRIM_THRESHOLD_BYTES),
-  };
+  return { mmap: tune(THRESHOLDS.mmap), trim: tune(THRESHOLDS.trim) };
 }
